@@ -1,0 +1,109 @@
+"""`check`: files or folders → one FileReport per workbook (read, then validate in one batch)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import ERROR, WARNING, Finding
+from .reader import Submission, read_workbook
+from .rules import Context, check_submissions
+from .spec import DEFAULT_FORM, FormSpec, load_form
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".xltx"}
+PARALLEL_FROM = 16          # below this, starting worker processes costs more than it saves
+
+
+class UsageError(ValueError):
+    """Bad command-line input (a path that does not exist, no workbook found)."""
+
+
+@dataclass
+class FileReport:
+    path: Path
+    submission: Submission
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+    @property
+    def readable(self) -> bool:
+        return self.submission.readable
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+    @property
+    def verdict(self) -> str:
+        if not self.readable:
+            return "无法读取"
+        return "通过" if self.valid else "有错误"
+
+
+def collect_paths(paths) -> list[Path]:
+    """Files as given, folders expanded to the workbooks inside (sorted, lock files skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                if (child.is_file() and child.suffix.lower() in WORKBOOK_SUFFIXES
+                        and not child.name.startswith(("~$", ".")) and ".jixiao" not in child.parts):
+                    out.append(child)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}：文件或文件夹不存在")
+    seen, unique = set(), []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def _read(args) -> Submission:
+    path, form = args
+    return read_workbook(path, load_form(form))
+
+
+def read_all(paths: list[Path], form: str, progress=None, workers: int | None = None) -> list[Submission]:
+    """Read every file, in worker processes when there are many."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if len(paths) < PARALLEL_FROM or workers <= 1:
+        subs = []
+        for p in paths:
+            subs.append(_read((p, form)))
+            if progress:
+                progress(p)
+        return subs
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        subs = []
+        for sub in pool.map(_read, [(p, form) for p in paths], chunksize=8):
+            subs.append(sub)
+            if progress:
+                progress(sub.path)
+        return subs
+
+
+def check_files(paths, *, roster=None, department: str | None = None, year: int | None = None,
+                form: str = DEFAULT_FORM, progress=None, workers: int | None = None) -> list[FileReport]:
+    """Validate returned workbooks; the library call behind `jixiao check`."""
+    spec: FormSpec = load_form(form)
+    files = collect_paths(paths)
+    subs = read_all(files, form, progress, workers)
+    return check_read(subs, spec, Context(roster, department, year))
+
+
+def check_read(subs: list[Submission], spec: FormSpec, ctx: Context) -> list[FileReport]:
+    by_index = check_submissions(subs, spec, ctx)
+    return [FileReport(sub.path, sub, by_index[i]) for i, sub in enumerate(subs)]

@@ -1,0 +1,214 @@
+"""The department's own inputs: the roster of units and the optional budget prefill.
+
+Both come as .xlsx or .csv (UTF-8 with or without BOM, or GBK as Excel on Chinese Windows
+writes it). Every problem is collected and reported together, one Chinese line each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .cells import CENT, clean_text, to_decimal, money_text
+from .spec import normalize_label
+
+ROSTER_REQUIRED = ("单位编码", "单位名称")
+ROSTER_OPTIONAL = ("联系人", "联系电话")
+BUDGET_AMOUNTS = ("年度资金申请总额", "当年财政拨款", "上年结转资金", "年度其他资金")
+BUDGET_COLUMNS = ("单位编码", "项目名称", "项目性质", "项目类别") + BUDGET_AMOUNTS
+# Characters Windows refuses in a file name, plus control characters.
+_BAD_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+class InputError(ValueError):
+    """A roster or budget file cannot be used; .problems holds one message per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    contact: str = ""
+    phone: str = ""
+
+
+@dataclass
+class Roster:
+    units: list[Unit]
+    source: str = ""
+    _by_code: dict[str, Unit] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self._by_code = {u.code: u for u in self.units}
+
+    def get(self, code: str | None) -> Unit | None:
+        return self._by_code.get(str(code or "").strip())
+
+    def order(self, code: str) -> int:
+        for i, u in enumerate(self.units):
+            if u.code == code:
+                return i
+        return len(self.units)
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    unit_code: str
+    values: dict           # field label → str or Decimal, only what the budget gave
+
+
+def read_table(path: str | Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Header labels and (row number, {label: value}) rows of a .csv or .xlsx file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError([f"{path}：文件不存在"])
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _csv_rows(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        rows = _xlsx_rows(path)
+    else:
+        raise InputError([f"{path.name}：只支持 .xlsx 或 .csv 文件"])
+    # The header is the first of the first 5 rows that holds the first required label.
+    for index, row in enumerate(rows[:5]):
+        labels = [normalize_label(v) for v in row]
+        if required[0] in labels:
+            break
+    else:
+        raise InputError([f"{path.name}：前 5 行中找不到表头“{required[0]}”"])
+    missing = [label for label in required if label not in labels]
+    if missing:
+        raise InputError([f"{path.name}：缺少列“{label}”" for label in missing])
+    out = []
+    for number, row in enumerate(rows[index + 1:], start=index + 2):
+        record = {label: (row[i] if i < len(row) else None) for i, label in enumerate(labels) if label}
+        if any(clean_text(v) for v in record.values()):
+            out.append((number, record))
+    return labels, out
+
+
+def _csv_rows(path: Path) -> list[list]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError([f"{path.name}：无法识别文件编码，请另存为 UTF-8 或 .xlsx"])
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _xlsx_rows(path: Path) -> list[list]:
+    import openpyxl  # imported here: only roster/budget .xlsx files need it
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the same user problem
+        raise InputError([f"{path.name}：无法作为 .xlsx 打开（{type(exc).__name__}）"]) from None
+    try:
+        ws = wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True, max_row=100_000)]
+    finally:
+        wb.close()
+
+
+def load_roster(path: str | Path) -> Roster:
+    path = Path(path)
+    _, rows = read_table(path, ROSTER_REQUIRED)
+    problems, units, seen = [], [], {}
+    for number, record in rows:
+        code = _code_text(record.get("单位编码"))
+        name = clean_text(record.get("单位名称")) or ""
+        if not code:
+            problems.append(f"{path.name} 第 {number} 行：单位编码为空")
+            continue
+        if code in seen:
+            problems.append(f"{path.name} 第 {number} 行：单位编码 {code} 与第 {seen[code]} 行重复")
+            continue
+        seen[code] = number
+        if not name:
+            problems.append(f"{path.name} 第 {number} 行：单位名称为空")
+            continue
+        for label, value in (("单位编码", code), ("单位名称", name)):
+            bad = _BAD_FILENAME.search(value)
+            if bad or value.endswith((".", " ")) or len(value) > 80:
+                problems.append(f"{path.name} 第 {number} 行：{label}“{value}”不能用作文件名"
+                                f"（不能含有 \\ / : * ? \" < > | 等字符，也不能过长），请修改")
+                break
+        else:
+            units.append(Unit(code, name, clean_text(record.get("联系人")) or "",
+                              _code_text(record.get("联系电话")) or ""))
+    if not units and not problems:
+        problems.append(f"{path.name}：名单中没有任何单位")
+    if problems:
+        raise InputError(problems)
+    return Roster(units, source=path.name)
+
+
+def load_budget(path: str | Path, roster: Roster) -> dict[str, list[BudgetRow]]:
+    """Budget rows grouped by unit code; every problem is reported, not only the first."""
+    path = Path(path)
+    labels, rows = read_table(path, ("单位编码", "项目名称"))
+    problems: list[str] = []
+    by_unit: dict[str, list[BudgetRow]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for number, record in rows:
+        where = f"{path.name} 第 {number} 行"
+        code = _code_text(record.get("单位编码"))
+        name = clean_text(record.get("项目名称"))
+        if not code or not name:
+            problems.append(f"{where}：单位编码和项目名称都必须填写")
+            continue
+        if roster.get(code) is None:
+            problems.append(f"{where}：单位编码 {code} 不在名单中")
+            continue
+        key = (code, normalize_label(name))
+        if key in seen:
+            problems.append(f"{where}：项目“{name}”与第 {seen[key]} 行重复")
+            continue
+        seen[key] = number
+        values: dict = {"项目名称": name}
+        for label in ("项目性质", "项目类别"):
+            text = clean_text(record.get(label))
+            if text:
+                values[label] = text
+        for label in BUDGET_AMOUNTS:
+            if label not in labels:
+                continue
+            try:
+                amount, _ = to_decimal(record.get(label))
+            except ValueError:
+                problems.append(f"{where}：{label}“{record.get(label)}”不是有效金额")
+                continue
+            if amount is not None:
+                if amount < 0 or amount != amount.quantize(CENT):
+                    problems.append(f"{where}：{label} {amount} 必须不小于 0 且最多两位小数")
+                    continue
+                values[label] = amount.quantize(CENT)
+        if "年度资金申请总额" in values:
+            parts = sum((values.get(p, Decimal(0)) for p in BUDGET_AMOUNTS[1:]), Decimal(0))
+            if any(p in values for p in BUDGET_AMOUNTS[1:]) and parts != values["年度资金申请总额"]:
+                problems.append(f"{where}：年度资金申请总额 {money_text(values['年度资金申请总额'])} ≠ "
+                                f"当年财政拨款＋上年结转资金＋年度其他资金 {money_text(parts)}")
+                continue
+        by_unit.setdefault(code, []).append(BudgetRow(code, values))
+    if problems:
+        raise InputError(problems)
+    return by_unit
+
+
+def _code_text(value) -> str | None:
+    """A code as text: Excel turns 001 into 1.0 and 564301 into 564301.0; undo the float."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean_text(value)

@@ -1,0 +1,326 @@
+"""Form specifications: templates/*.toml → typed, checked FormSpec objects.
+
+A form is data (fields, code lists, the 一级→二级 hierarchy, amount identities); every other
+stage reads it from here and never restates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+import unicodedata
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_FORM = "sh-project"
+
+FIELD_TYPES = {
+    "text", "longtext", "date", "amount", "code",
+    "project_ref", "level1", "level2", "operator", "value", "unit",
+}
+PRESENCE = {"error", "warning", "none"}
+
+
+class SpecError(ValueError):
+    """A form specification file is malformed."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool = False
+    max_length: int | None = None
+    width: float = 12
+    prefill: bool = False
+    code_list: str | None = None
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    key: str          # "projects" | "indicators"
+    name: str         # sheet name in the workbook
+    rows: int         # input rows offered by the template
+    fields: tuple[Field, ...]
+    groups: tuple[Group, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def column(self, name: str) -> int:
+        """0-based column of a field in the template."""
+        return self.labels.index(name)
+
+
+@dataclass(frozen=True)
+class Level2:
+    name: str
+    expected: bool = False              # C-03: a project should have one
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Level1:
+    name: str
+    presence: str                        # error / warning / none when a project lacks it
+    level2: tuple[Level2, ...]
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Identity:
+    rule: str
+    total: str
+    parts: tuple[str, ...]
+    when: str = "always"                 # "always" | "total_filled"
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    id: str
+    version: str
+    title: str
+    money_unit: str
+    value_style: str
+    projects: SheetSpec
+    indicators: SheetSpec
+    code_lists: dict[str, tuple[str, ...]]
+    hierarchy: tuple[Level1, ...]
+    identities: tuple[Identity, ...]
+    min_indicators_per_project: int = 3
+    satisfaction_floor: float = 80
+    source: str = ""
+    _lookup: dict = field(default_factory=dict, compare=False, repr=False)
+
+    # -- hierarchy lookups (labels normalised: NFKC, no whitespace, no trailing colon) --
+    def level1_names(self) -> tuple[str, ...]:
+        return tuple(l1.name for l1 in self.hierarchy)
+
+    def level2_names(self, level1: str) -> tuple[str, ...]:
+        for l1 in self.hierarchy:
+            if l1.name == level1:
+                return tuple(l2.name for l2 in l1.level2)
+        return ()
+
+    def resolve_level1(self, label: str) -> tuple[str | None, bool]:
+        """(canonical 一级, used_alias) for a label as written, or (None, False)."""
+        return self._lookup["l1"].get(normalize_label(label), (None, False))
+
+    def resolve_level2(self, level1: str, label: str) -> tuple[str | None, bool]:
+        return self._lookup["l2"].get(level1, {}).get(normalize_label(label), (None, False))
+
+    def level1_of_level2(self, label: str) -> str | None:
+        """The 一级 a 二级 label belongs to, when it belongs to exactly one."""
+        owners = self._lookup["l2_owner"].get(normalize_label(label), set())
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    def fingerprint_basis(self) -> dict:
+        """What of the spec a template freezes: labels, code lists, hierarchy."""
+        return {
+            "form": [self.id, self.version],
+            "projects": list(self.projects.labels),
+            "indicators": list(self.indicators.labels),
+            "code_lists": {k: list(v) for k, v in sorted(self.code_lists.items())},
+            "hierarchy": [[l1.name, [l2.name for l2 in l1.level2]] for l1 in self.hierarchy],
+        }
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_label(label: object) -> str:
+    """Compare labels the way a person reads them: NFKC, no whitespace, no trailing colon."""
+    text = unicodedata.normalize("NFKC", str(label or ""))
+    return _SPACE.sub("", text).rstrip(":")
+
+
+def templates_dir() -> Path:
+    override = os.environ.get("JIXIAO_TEMPLATES")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def available_forms() -> list[str]:
+    return sorted(p.stem for p in templates_dir().glob("*.toml"))
+
+
+@lru_cache(maxsize=None)
+def load_form(form: str = DEFAULT_FORM) -> FormSpec:
+    """Load a form by id (templates/{id}.toml) or by path."""
+    path = Path(form)
+    if path.suffix != ".toml":
+        path = templates_dir() / f"{form}.toml"
+    if not path.exists():
+        known = "、".join(available_forms()) or "（无）"
+        raise SpecError(f"找不到表单规格 {form}：可用的表单有 {known}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: TOML 格式错误：{exc}") from None
+    return parse_form(data, source=path.name)
+
+
+def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
+    """Turn a decoded spec into a FormSpec, rejecting anything malformed with one message."""
+    where = source
+
+    def need(mapping: dict, key: str, context: str):
+        if not isinstance(mapping, dict) or key not in mapping:
+            raise SpecError(f"{where}: {context} 缺少 “{key}”")
+        return mapping[key]
+
+    form = need(data, "form", "文件")
+    code_lists_raw = data.get("code_lists", {})
+    if not isinstance(code_lists_raw, dict):
+        raise SpecError(f"{where}: code_lists 必须是表")
+    code_lists: dict[str, tuple[str, ...]] = {}
+    for name, values in code_lists_raw.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+            raise SpecError(f"{where}: 代码表 {name} 必须是非空的文字列表")
+        if len(set(values)) != len(values):
+            raise SpecError(f"{where}: 代码表 {name} 有重复的值")
+        code_lists[name] = tuple(values)
+
+    sheets = need(data, "sheets", "文件")
+    projects = _parse_sheet("projects", need(sheets, "projects", "sheets"), code_lists, where)
+    indicators = _parse_sheet("indicators", need(sheets, "indicators", "sheets"), code_lists, where)
+    if "项目名称" not in projects.labels or "项目名称" not in indicators.labels:
+        raise SpecError(f"{where}: 两张表都必须有“项目名称”列")
+
+    hierarchy = []
+    for i, raw in enumerate(need(data, "hierarchy", "文件")):
+        context = f"hierarchy[{i}]"
+        presence = raw.get("presence", "none")
+        if presence not in PRESENCE:
+            raise SpecError(f"{where}: {context} presence 必须是 {sorted(PRESENCE)} 之一")
+        level2 = tuple(
+            Level2(name=_nonempty(need(l2, "name", context), where, context),
+                   expected=bool(l2.get("expected", False)),
+                   aliases=tuple(l2.get("aliases", ())))
+            for l2 in need(raw, "level2", context)
+        )
+        if not level2:
+            raise SpecError(f"{where}: {context} 没有二级指标")
+        hierarchy.append(Level1(name=_nonempty(need(raw, "level1", context), where, context),
+                                presence=presence, level2=level2,
+                                aliases=tuple(raw.get("aliases", ()))))
+    names = [l1.name for l1 in hierarchy]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{where}: 一级指标重复")
+
+    all_amounts = {f.name for f in projects.fields if f.type == "amount"}
+    identities = []
+    for raw in data.get("identities", []):
+        ident = Identity(rule=need(raw, "rule", "identities"), total=need(raw, "total", "identities"),
+                         parts=tuple(need(raw, "parts", "identities")), when=raw.get("when", "always"))
+        for name in (ident.total, *ident.parts):
+            if name not in all_amounts:
+                raise SpecError(f"{where}: 恒等式 {ident.rule} 引用了不存在的金额字段 “{name}”")
+        if ident.when not in ("always", "total_filled"):
+            raise SpecError(f"{where}: 恒等式 {ident.rule} 的 when 只能是 always 或 total_filled")
+        identities.append(ident)
+
+    spec = FormSpec(
+        id=_nonempty(need(form, "id", "form"), where, "form.id"),
+        version=str(need(form, "version", "form")),
+        title=need(form, "title", "form"),
+        money_unit=form.get("money_unit", "元"),
+        value_style=form.get("value_style", "sh"),
+        projects=projects,
+        indicators=indicators,
+        code_lists=code_lists,
+        hierarchy=tuple(hierarchy),
+        identities=tuple(identities),
+        min_indicators_per_project=int(form.get("min_indicators_per_project", 3)),
+        satisfaction_floor=float(form.get("satisfaction_floor", 80)),
+        source=source,
+    )
+    _build_lookup(spec)
+    return spec
+
+
+def _nonempty(value, where: str, context: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: {context} 必须是非空文字")
+    return value
+
+
+def _parse_sheet(key: str, raw: dict, code_lists: dict, where: str) -> SheetSpec:
+    context = f"sheets.{key}"
+    name = _nonempty(raw.get("name"), where, f"{context}.name")
+    if len(name) > 31 or any(c in name for c in "[]:*?/\\"):
+        raise SpecError(f"{where}: 工作表名 “{name}” 不能用作 Excel 工作表名")
+    rows = raw.get("rows", 200)
+    if not isinstance(rows, int) or not 1 <= rows <= 100_000:
+        raise SpecError(f"{where}: {context}.rows 必须是 1 到 100000 之间的整数")
+    fields = []
+    for i, f in enumerate(raw.get("fields", [])):
+        fctx = f"{context}.fields[{i}]"
+        ftype = f.get("type")
+        if ftype not in FIELD_TYPES:
+            raise SpecError(f"{where}: {fctx} 的 type “{ftype}” 不是 {sorted(FIELD_TYPES)} 之一")
+        code_list = f.get("code_list")
+        if ftype == "code" and not code_list:
+            raise SpecError(f"{where}: {fctx} 是代码字段但没有 code_list")
+        if code_list and code_list not in code_lists:
+            raise SpecError(f"{where}: {fctx} 引用了不存在的代码表 “{code_list}”")
+        unknown = set(f) - {"name", "type", "required", "max_length", "width", "prefill", "code_list", "prompt"}
+        if unknown:
+            raise SpecError(f"{where}: {fctx} 有未知的键 {sorted(unknown)}")
+        fields.append(Field(name=_nonempty(f.get("name"), where, fctx), type=ftype,
+                            required=bool(f.get("required", False)), max_length=f.get("max_length"),
+                            width=float(f.get("width", 12)), prefill=bool(f.get("prefill", False)),
+                            code_list=code_list, prompt=f.get("prompt", "")))
+    if not fields:
+        raise SpecError(f"{where}: {context} 没有字段")
+    labels = [f.name for f in fields]
+    if len(set(labels)) != len(labels):
+        raise SpecError(f"{where}: {context} 有重复的列名")
+    groups = tuple(Group(**g) for g in raw.get("groups", []))
+    for g in groups:
+        if g.first not in labels or g.last not in labels or labels.index(g.first) > labels.index(g.last):
+            raise SpecError(f"{where}: {context} 的分组 “{g.label}” 引用的列不对")
+    return SheetSpec(key=key, name=name, rows=rows, fields=tuple(fields), groups=groups)
+
+
+def _build_lookup(spec: FormSpec) -> None:
+    l1: dict[str, tuple[str, bool]] = {}
+    l2: dict[str, dict[str, tuple[str, bool]]] = {}
+    owner: dict[str, set[str]] = {}
+    for level1 in spec.hierarchy:
+        l1[normalize_label(level1.name)] = (level1.name, False)
+        for alias in level1.aliases:
+            l1.setdefault(normalize_label(alias), (level1.name, True))
+        table = l2.setdefault(level1.name, {})
+        for level2 in level1.level2:
+            table[normalize_label(level2.name)] = (level2.name, False)
+            owner.setdefault(normalize_label(level2.name), set()).add(level1.name)
+            for alias in level2.aliases:
+                table.setdefault(normalize_label(alias), (level2.name, True))
+    spec._lookup.update(l1=l1, l2=l2, l2_owner=owner)
+
+
+def fingerprint(payload: object) -> str:
+    """Stable short hash of JSON-able content (the template's locked content)."""
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]

@@ -1,0 +1,338 @@
+"""FormSpec + unit (+ budget rows) → one locked .xlsx template per unit (xlsxwriter).
+
+The contract a returned workbook is read against lives here: sheet names, header rows,
+the `_meta` keys and the fingerprint of the locked content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from . import __version__
+from .fileio import atomic_folder
+from .roster import BudgetRow, Roster, Unit
+from .spec import FormSpec, SheetSpec, fingerprint, load_form, DEFAULT_FORM
+from .values import TEMPLATE_OPERATORS
+
+INSTRUCTIONS_SHEET = "填报说明"
+CODES_SHEET = "代码表"
+META_SHEET = "_meta"
+GROUP_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2     # 0-based rows on the data sheets
+META_KEYS = ("form_id", "form_version", "年度", "主管部门", "单位编码", "单位名称",
+             "截止日期", "生成时间", "生成工具", "prefill", "fingerprint")
+FONT = "宋体"
+
+
+@dataclass(frozen=True)
+class TemplateRequest:
+    unit: Unit
+    department: str
+    year: int
+    deadline: dt.date | None = None
+    budget: tuple[BudgetRow, ...] = ()
+
+
+def template_filename(unit: Unit, year: int) -> str:
+    return f"{unit.code}_{unit.name}_{year}年度项目绩效目标申报表.xlsx"
+
+
+def prefill_records(spec: FormSpec, budget: tuple[BudgetRow, ...]) -> list[dict]:
+    """What the template freezes per budget row: Excel row number and the frozen values as text."""
+    frozen = {f.name for f in spec.projects.fields if f.prefill}
+    records = []
+    for i, row in enumerate(budget):
+        values = {k: (f"{v:.2f}" if isinstance(v, Decimal) else str(v))
+                  for k, v in row.values.items() if k in frozen}
+        records.append({"row": FIRST_DATA_ROW + i + 1, "values": values})
+    return records
+
+
+def template_fingerprint(spec: FormSpec, identity: dict, prefill: list[dict]) -> str:
+    """Hash of everything a unit must not change: labels, code lists, identity, prefill."""
+    return fingerprint({"spec": spec.fingerprint_basis(), "identity": identity, "prefill": prefill})
+
+
+def meta_identity(spec: FormSpec, department: str, year: int, unit: Unit) -> dict:
+    return {"form_id": spec.id, "form_version": spec.version, "年度": str(year),
+            "主管部门": department, "单位编码": unit.code, "单位名称": unit.name}
+
+
+# --- the writer ---------------------------------------------------------------------------
+
+class _Formats:
+    """All cell formats of one workbook, made once."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+
+        def fmt(**kw):
+            return wb.add_format({**base, **kw})
+
+        self.title = fmt(bold=True, font_size=16, align="center")
+        self.text = fmt(text_wrap=True, valign="top")
+        self.bold = fmt(bold=True)
+        self.group = fmt(bold=True, align="center", border=1, bg_color="#BDD7EE")
+        self.header = fmt(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7")
+        self.required_header = fmt(bold=True, align="center", border=1, text_wrap=True,
+                                   bg_color="#DDEBF7", font_color="#C00000")
+        # Input columns are unlocked by *column* format: LibreOffice keeps column formats to
+        # the last row, while row formats came back locked below row ~1,000 (reliability.md).
+        self.input = {
+            "text": fmt(locked=False, num_format="@", text_wrap=True),
+            "longtext": fmt(locked=False, num_format="@", text_wrap=True, valign="top"),
+            "code": fmt(locked=False, num_format="@"),
+            "date": fmt(locked=False, num_format="yyyy-mm-dd", align="center"),
+            "amount": fmt(locked=False, num_format="#,##0.00"),
+            "project_ref": fmt(locked=False, num_format="@", text_wrap=True),
+            "level1": fmt(locked=False, num_format="@"),
+            "level2": fmt(locked=False, num_format="@"),
+            "operator": fmt(locked=False, num_format="@", align="center"),
+            # Text format: "85%" stays "85%" instead of becoming 0.85, and "=100" is not a formula.
+            "value": fmt(locked=False, num_format="@", align="right"),
+            "unit": fmt(locked=False, num_format="@", align="center"),
+        }
+        grey = {"bg_color": "#EDEDED", "border": 1, "locked": True}
+        self.prefill = {
+            "amount": fmt(num_format="#,##0.00", **grey),
+            "text": fmt(num_format="@", text_wrap=True, **grey),
+        }
+        self.code = fmt(num_format="@")
+
+
+def write_template(spec: FormSpec, request: TemplateRequest, path: Path, password: str | None = None) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "strings_to_urls": False})
+    wb.set_properties({"title": f"{request.year}年度项目绩效目标申报表", "subject": request.unit.name,
+                       "author": request.department, "comments": f"jixiao {__version__}"})
+    formats = _Formats(wb)
+    prefill = prefill_records(spec, request.budget)
+    identity = meta_identity(spec, request.department, request.year, request.unit)
+
+    instructions = wb.add_worksheet(INSTRUCTIONS_SHEET)
+    projects = wb.add_worksheet(spec.projects.name)
+    indicators = wb.add_worksheet(spec.indicators.name)
+    codes = wb.add_worksheet(CODES_SHEET)
+    meta = wb.add_worksheet(META_SHEET)
+
+    names = _write_codes(wb, codes, spec, formats)
+    _write_instructions(instructions, spec, request, formats)
+    _write_data_sheet(wb, projects, spec.projects, spec, formats, names)
+    _write_data_sheet(wb, indicators, spec.indicators, spec, formats, names)
+    _write_prefill(projects, spec, request.budget, formats)
+
+    first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
+    wb.define_name("ProjectNames", f"='{spec.projects.name}'!$A${first}:$A${last}")
+
+    meta_values = {**identity,
+                   "截止日期": request.deadline.isoformat() if request.deadline else "",
+                   "生成时间": dt.datetime.now().replace(microsecond=0).isoformat(),
+                   "生成工具": f"jixiao {__version__}",
+                   "prefill": json.dumps(prefill, ensure_ascii=False, sort_keys=True),
+                   "fingerprint": template_fingerprint(spec, identity, prefill)}
+    for row, key in enumerate(META_KEYS):
+        meta.write_string(row, 0, key)
+        meta.write_string(row, 1, meta_values[key])
+    meta.set_column(0, 0, 14)
+    meta.set_column(1, 1, 60)
+
+    protect = {"format_columns": True, "format_rows": True, "autofilter": False}
+    for ws in (instructions, projects, indicators, codes, meta):
+        ws.protect(password or "", protect)
+    codes.hide()
+    meta.very_hidden()
+    instructions.activate()
+    wb.close()
+    lock_structure(path, password)
+
+
+def _write_codes(wb, ws, spec: FormSpec, formats: _Formats) -> dict[str, str]:
+    """Code lists on the hidden sheet, one column each; returns list name → range formula."""
+    names: dict[str, str] = {}
+    sheet = f"'{CODES_SHEET}'"
+    columns: list[tuple[str, list[str]]] = [(k, list(v)) for k, v in spec.code_lists.items()]
+    columns.append(("运算符", list(TEMPLATE_OPERATORS)))
+    columns.append(("一级指标", list(spec.level1_names())))
+    for l1 in spec.hierarchy:
+        columns.append((l1.name, [l2.name for l2 in l1.level2]))
+    for col, (title, values) in enumerate(columns):
+        ws.write_string(0, col, title, formats.bold)
+        for row, value in enumerate(values, start=1):
+            ws.write_string(row, col, value, formats.code)
+        letter = xl_col_to_name(col)
+        ref = f"={sheet}!${letter}$2:${letter}${len(values) + 1}"
+        names[title] = ref
+        ws.set_column(col, col, max(10, 2.2 * max(len(v) for v in [title, *values])))
+    # Cascade: ASCII names, plain in Excel, WPS and LibreOffice: Level1 and L2_1 … L2_n.
+    wb.define_name("Level1", names["一级指标"])
+    for i, l1 in enumerate(spec.hierarchy, start=1):
+        wb.define_name(f"L2_{i}", names[l1.name])
+    return names
+
+
+def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _Formats) -> None:
+    deadline = request.deadline.strftime("%Y年%-m月%-d日") if request.deadline else "（见通知）"
+    p, i = spec.projects.name, spec.indicators.name
+    lines = [
+        (f"{request.year}年度项目绩效目标申报表 填报说明", formats.title),
+        (f"主管部门：{request.department}", formats.bold),
+        (f"填报单位：{request.unit.name}（单位编码 {request.unit.code}）", formats.bold),
+        (f"报送截止：{deadline}", formats.bold),
+        ("", None),
+        (f"1. 在“{p}”表中每个项目填一行；灰色单元格是预算预填内容，不能修改。", formats.text),
+        (f"2. 金额单位为{spec.money_unit}，填数字即可，最多两位小数；"
+         "年度资金申请总额＝当年财政拨款＋上年结转资金＋年度其他资金。", formats.text),
+        ("3. 日期填写如 2023-01-01；计划开始日期不得晚于计划完成日期。", formats.text),
+        (f"4. 在“{i}”表中每条指标填一行：先选项目名称，再选一级指标、二级指标，然后填写三级指标。", formats.text),
+        ("5. 定量指标：运算符选 ≥、≤、＝、>、<，指标值只填数字（如 280），计量单位选择或填写（如 次、%）。"
+         "请不要直接键入半角“=”，它会被 Excel 当作公式。", formats.text),
+        ("6. 定性指标：运算符和计量单位留空，指标值填文字（如 及时、健全）。", formats.text),
+        ("7. 每个项目至少要有产出指标和效益指标，并应有满意度指标。", formats.text),
+        ("8. 不要修改表头、增删或重命名工作表，不要使用公式；复制粘贴时请使用“粘贴为数值”。", formats.text),
+        (f"9. 填好后请以原文件名保存为 .xlsx 并报送，不要另存为 .xls 或加密码。", formats.text),
+    ]
+    ws.set_column(0, 0, 110)
+    for row, (text, fmt) in enumerate(lines):
+        if fmt is None:
+            continue
+        ws.write_string(row, 0, text, fmt)
+        ws.set_row(row, 30 if row == 0 else 22 if len(text) < 60 else 36)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 1)
+    ws.hide_gridlines(2)
+
+
+def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict) -> None:
+    first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + sheet.rows - 1
+    for col, f in enumerate(sheet.fields):
+        ws.set_column(col, col, f.width, formats.input[f.type])
+        header = formats.required_header if f.required else formats.header
+        ws.write_string(HEADER_ROW, col, f.name, header)
+        _validate(ws, sheet, spec, col, f, first, last, names)
+    for group in sheet.groups:
+        a, b = sheet.column(group.first), sheet.column(group.last)
+        if a == b:
+            ws.write_string(GROUP_ROW, a, group.label, formats.group)
+        else:
+            ws.merge_range(GROUP_ROW, a, GROUP_ROW, b, group.label, formats.group)
+    ws.set_row(GROUP_ROW, 20)
+    ws.set_row(HEADER_ROW, 32)
+    ws.freeze_panes(FIRST_DATA_ROW, 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(GROUP_ROW, HEADER_ROW)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict) -> None:
+    """One data validation per input column, with a Chinese prompt and a stop-style error."""
+    opts: dict = {"input_title": f.name[:32], "input_message": f.prompt[:255],
+                  "error_title": "输入有误", "error_type": "stop", "ignore_blank": True}
+    level1_col = xl_col_to_name(sheet.column("一级指标")) if "一级指标" in sheet.labels else None
+    row1 = first + 1
+    if f.type in ("code", "unit"):
+        opts.update(validate="list", source=names[f.code_list],
+                    error_message=f"请从下拉列表中选择{f.name}。")
+        if f.type == "unit":  # a suggestion list: other units are allowed after a notice
+            opts.update(error_type="information", error_message="该计量单位不在常用列表中，确认无误可继续。")
+    elif f.type == "project_ref":
+        opts.update(validate="list", source="=ProjectNames",
+                    error_message="请选择“项目信息”表中已填写的项目名称。")
+    elif f.type == "level1":
+        opts.update(validate="list", source="=Level1", error_message="请从下拉列表中选择一级指标。")
+    elif f.type == "level2":
+        opts.update(validate="list", source=f'=INDIRECT("L2_"&MATCH(${level1_col}{row1},Level1,0))',
+                    error_message="请先选择一级指标，再从下拉列表中选择对应的二级指标。")
+    elif f.type == "operator":
+        opts.update(validate="list", source=list(TEMPLATE_OPERATORS),
+                    error_message="请选择 ≥、≤、＝、>、< 之一；定性指标请留空。")
+    elif f.type == "date":
+        opts.update(validate="date", criteria="between", minimum=dt.date(2000, 1, 1),
+                    maximum=dt.date(2099, 12, 31), error_message="请填写有效日期，如 2023-01-01。")
+    elif f.type == "amount":
+        opts.update(validate="decimal", criteria="between", minimum=0, maximum=1e12,
+                    error_message=f"请填写不小于 0 的金额（{spec.money_unit}），最多两位小数。")
+    elif f.max_length:
+        opts.update(validate="length", criteria="<=", value=f.max_length,
+                    error_message=f"不能超过 {f.max_length} 个字。")
+    else:
+        opts.update(validate="any")
+    if ws.data_validation(first, col, last, col, opts) != 0:
+        raise RuntimeError(f"data validation rejected for {sheet.name}.{f.name}")
+
+
+def _write_prefill(ws, spec: FormSpec, budget: tuple[BudgetRow, ...], formats: _Formats) -> None:
+    for i, row in enumerate(budget):
+        r = FIRST_DATA_ROW + i
+        for label, value in row.values.items():
+            f = spec.projects.field(label)
+            col = spec.projects.column(label)
+            if isinstance(value, Decimal):
+                ws.write_number(r, col, float(value), formats.prefill["amount"] if f.prefill else formats.input["amount"])
+            else:
+                ws.write_string(r, col, value, formats.prefill["text"] if f.prefill else formats.input[f.type])
+
+
+_WORKBOOK_PR = re.compile(rb"(<workbookPr\b[^>]*/>)")
+
+
+def _password_hash(password: str) -> str:
+    digest = 0
+    for char in password[::-1]:
+        digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+        digest ^= ord(char)
+    digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+    digest ^= len(password) ^ 0xCE4B
+    return f"{digest:X}"
+
+
+def lock_structure(path: Path, password: str | None = None) -> None:
+    """Add workbook structure protection, which xlsxwriter cannot write, by rewriting the zip once."""
+    attrs = b'lockStructure="1"'
+    if password:
+        attrs += f' workbookPassword="{_password_hash(password)}"'.encode()
+    tmp = path.with_suffix(".lock.tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data, n = _WORKBOOK_PR.subn(rb"\1<workbookProtection " + attrs + b"/>", data, count=1)
+                if n != 1:
+                    raise RuntimeError("workbookPr not found in xl/workbook.xml")
+            dst.writestr(item, data)
+    tmp.replace(path)
+
+
+# --- the batch ----------------------------------------------------------------------------
+
+def write_templates(roster: Roster, department: str, year: int, out_dir: str | Path, *,
+                    budget: dict[str, list[BudgetRow]] | None = None, deadline: dt.date | None = None,
+                    password: str | None = None, form: str = DEFAULT_FORM, progress=None) -> list[Path]:
+    """One template per roster unit, all or nothing: files appear in out_dir only when all are written."""
+    spec = load_form(form)
+    budget = budget or {}
+    out_dir = Path(out_dir)
+    written = []
+    with atomic_folder(out_dir) as tmp:
+        for unit in roster.units:
+            request = TemplateRequest(unit, department, year, deadline, tuple(budget.get(unit.code, ())))
+            if len(request.budget) > spec.projects.rows:
+                raise ValueError(f"单位 {unit.code} 的预算项目有 {len(request.budget)} 个，超过模板的 "
+                                 f"{spec.projects.rows} 行")
+            name = template_filename(unit, year)
+            write_template(spec, request, tmp / name, password)
+            written.append(out_dir / name)
+            if progress:
+                progress(unit)
+    return written
