@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .findings import ERROR, WARNING, Finding
 from .reader import Submission, read_workbook
-from .rules import Context, check_submissions
+from .rules import Batch, Context, check_submissions
 from .spec import DEFAULT_FORM, FormSpec, load_form
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".xltx"}
@@ -105,5 +105,8 @@ def check_files(paths, *, roster=None, department: str | None = None, year: int 
 
 
 def check_read(subs: list[Submission], spec: FormSpec, ctx: Context) -> list[FileReport]:
-    by_index = check_submissions(subs, spec, ctx)
-    return [FileReport(sub.path, sub, by_index[i]) for i, sub in enumerate(subs)]
+    return reports_of(subs, check_submissions(subs, spec, ctx))
+
+
+def reports_of(subs: list[Submission], batch: Batch) -> list[FileReport]:
+    return [FileReport(sub.path, sub, batch.findings[i]) for i, sub in enumerate(subs)]

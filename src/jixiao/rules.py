@@ -53,22 +53,30 @@ def dept_key(name: str | None) -> str:
 
 # --- entry point ---------------------------------------------------------------------------
 
-def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> dict[int, list[Finding]]:
-    """Findings per submission index, reader findings included, in a stable order."""
+@dataclass
+class Batch:
+    """Findings per submission index, plus the typed tables (merge consolidates these)."""
+    findings: dict[int, list[Finding]]
+    projects: pd.DataFrame
+    indicators: pd.DataFrame
+
+
+def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> Batch:
+    """All rules over all submissions at once; reader findings included, in a stable order."""
     out: dict[int, list[Finding]] = {i: list(s.findings) for i, s in enumerate(subs)}
     for i, sub in enumerate(subs):
         if sub.readable:
             out[i].extend(check_meta(sub, spec, ctx))
     projects, indicators, bad = build_frames(subs, spec, out)
+    index_of = {s.file: i for i, s in enumerate(subs)}
     for f in validate_projects(projects, subs, spec, ctx) + validate_indicators(indicators, projects, subs, spec):
         if f.rule == "P-01" and (f.file, f.sheet, f.cell) in bad:
             continue  # the cell already has a finding saying why it is unusable
-        out[_index_of(subs, f.file)].append(f)
+        out[index_of[f.file]].append(f)
     order = {"S": 0, "P": 1, "F": 2, "H": 3, "V": 4, "C": 5}
-    for i, findings in out.items():
-        findings.sort(key=lambda f: (f.severity != "error" if f.rule == "S-01" else False,
-                                     f.sheet, _cell_key(f.cell), order.get(f.rule[0], 9), f.rule))
-    return out
+    for findings in out.values():
+        findings.sort(key=lambda f: (f.sheet, _cell_key(f.cell), order.get(f.rule[0], 9), f.rule))
+    return Batch(out, projects, indicators)
 
 
 def _cell_key(cell: str) -> tuple:
@@ -79,18 +87,6 @@ def _cell_key(cell: str) -> tuple:
     for ch in m[1]:
         col = col * 26 + ord(ch) - 64
     return (int(m[2]), col)
-
-
-_INDEX_CACHE: dict[int, dict[str, int]] = {}
-
-
-def _index_of(subs: list[Submission], file: str) -> int:
-    cache = _INDEX_CACHE.get(id(subs))
-    if cache is None or len(cache) != len(subs):
-        cache = {s.file: i for i, s in enumerate(subs)}
-        _INDEX_CACHE.clear()
-        _INDEX_CACHE[id(subs)] = cache
-    return cache[file]
 
 
 # --- _meta and locked content ----------------------------------------------------------------

@@ -10,7 +10,8 @@ import datetime as dt
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,14 +39,24 @@ class TemplateRequest:
     department: str
     year: int
     deadline: dt.date | None = None
-    budget: tuple[BudgetRow, ...] = ()
+    prefill: tuple[dict, ...] = ()        # prefill_records(): Excel row + frozen values as text
+
+
+@dataclass
+class TemplateContent:
+    """Values and marks to lay into a template: how an annotated copy is rebuilt from the spec,
+    so that its dropdowns and protection are the template's own, whatever client saved the return."""
+    cells: dict[str, dict[tuple[int, int], object]] = field(default_factory=dict)     # sheet → (row, col) → value
+    marks: dict[str, dict[tuple[int, int], tuple[str, str]]] = field(default_factory=dict)  # → (severity, note)
+    front: Callable | None = None           # adds sheets before 填报说明 (e.g. 校验结果)
+    meta: dict[str, str] = field(default_factory=dict)   # _meta values to keep as they were
 
 
 def template_filename(unit: Unit, year: int) -> str:
     return f"{unit.code}_{unit.name}_{year}年度项目绩效目标申报表.xlsx"
 
 
-def prefill_records(spec: FormSpec, budget: tuple[BudgetRow, ...]) -> list[dict]:
+def prefill_records(spec: FormSpec, budget) -> list[dict]:
     """What the template freezes per budget row: Excel row number and the frozen values as text."""
     frozen = {f.name for f in spec.projects.fields if f.prefill}
     records = []
@@ -108,14 +119,17 @@ class _Formats:
         self.code = fmt(num_format="@")
 
 
-def write_template(spec: FormSpec, request: TemplateRequest, path: Path, password: str | None = None) -> None:
+def write_template(spec: FormSpec, request: TemplateRequest, path: Path, password: str | None = None,
+                   content: TemplateContent | None = None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
     wb.set_properties({"title": f"{request.year}年度项目绩效目标申报表", "subject": request.unit.name,
                        "author": request.department, "comments": f"jixiao {__version__}"})
     formats = _Formats(wb)
-    prefill = prefill_records(spec, request.budget)
+    prefill = list(request.prefill)
     identity = meta_identity(spec, request.department, request.year, request.unit)
+    if content and content.front:
+        content.front(wb)
 
     instructions = wb.add_worksheet(INSTRUCTIONS_SHEET)
     projects = wb.add_worksheet(spec.projects.name)
@@ -127,7 +141,10 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     _write_instructions(instructions, spec, request, formats)
     _write_data_sheet(wb, projects, spec.projects, spec, formats, names)
     _write_data_sheet(wb, indicators, spec.indicators, spec, formats, names)
-    _write_prefill(projects, spec, request.budget, formats)
+    _write_prefill(projects, spec, prefill, formats)
+    if content:
+        for sheet, ws in ((spec.projects, projects), (spec.indicators, indicators)):
+            _write_content(wb, ws, sheet, content, formats)
 
     first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
     wb.define_name("ProjectNames", f"='{spec.projects.name}'!$A${first}:$A${last}")
@@ -138,6 +155,8 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
                    "生成工具": f"jixiao {__version__}",
                    "prefill": json.dumps(prefill, ensure_ascii=False, sort_keys=True),
                    "fingerprint": template_fingerprint(spec, identity, prefill)}
+    if content:
+        meta_values.update({k: v for k, v in content.meta.items() if k in ("截止日期", "生成时间", "生成工具")})
     for row, key in enumerate(META_KEYS):
         meta.write_string(row, 0, key)
         meta.write_string(row, 1, meta_values[key])
@@ -149,7 +168,8 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
         ws.protect(password or "", protect)
     codes.hide()
     meta.very_hidden()
-    instructions.activate()
+    if not (content and content.front):
+        instructions.activate()
     wb.close()
     lock_structure(path, password)
 
@@ -272,16 +292,53 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
         raise RuntimeError(f"data validation rejected for {sheet.name}.{f.name}")
 
 
-def _write_prefill(ws, spec: FormSpec, budget: tuple[BudgetRow, ...], formats: _Formats) -> None:
-    for i, row in enumerate(budget):
-        r = FIRST_DATA_ROW + i
-        for label, value in row.values.items():
-            f = spec.projects.field(label)
+def _write_prefill(ws, spec: FormSpec, prefill: list[dict], formats: _Formats) -> None:
+    for record in prefill:
+        r = record["row"] - 1
+        for label, value in record["values"].items():
             col = spec.projects.column(label)
-            if isinstance(value, Decimal):
-                ws.write_number(r, col, float(value), formats.prefill["amount"] if f.prefill else formats.input["amount"])
+            if spec.projects.field(label).type == "amount":
+                ws.write_number(r, col, float(Decimal(value)), formats.prefill["amount"])
             else:
-                ws.write_string(r, col, value, formats.prefill["text"] if f.prefill else formats.input[f.type])
+                ws.write_string(r, col, value, formats.prefill["text"])
+
+
+MARK_COLORS = {"error": "#FF9999", "warning": "#FFE699"}
+
+
+def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: _Formats) -> None:
+    """Lay a unit's values (as read) into the fresh template; marked cells get a fill and a comment."""
+    cache: dict = {}
+
+    def fmt_for(col: int, severity: str | None):
+        ftype = sheet.fields[col].type if col < len(sheet.fields) else "text"
+        if severity is None:
+            return formats.input[ftype]
+        key = (ftype, severity)
+        if key not in cache:
+            base = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "locked": False,
+                    "bg_color": MARK_COLORS[severity], "border": 1, "border_color": "#C00000"
+                    if severity == "error" else "#BF8F00"}
+            base["num_format"] = {"date": "yyyy-mm-dd", "amount": "#,##0.00"}.get(ftype, "@")
+            cache[key] = wb.add_format(base)
+        return cache[key]
+
+    values = content.cells.get(sheet.name, {})
+    marks = content.marks.get(sheet.name, {})
+    for (r, c) in sorted(set(values) | set(marks)):
+        severity, note = marks.get((r, c), (None, None))
+        value = values.get((r, c))
+        fmt = fmt_for(c, severity)
+        if value is None:
+            ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            ws.write_datetime(r, c, value, fmt)
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            ws.write_number(r, c, float(value), fmt)
+        else:
+            ws.write_string(r, c, str(value), fmt)
+        if note:
+            ws.write_comment(r, c, note, {"author": "jixiao", "x_scale": 2.2, "y_scale": 1.6})
 
 
 _WORKBOOK_PR = re.compile(rb"(<workbookPr\b[^>]*/>)")
@@ -326,10 +383,11 @@ def write_templates(roster: Roster, department: str, year: int, out_dir: str | P
     written = []
     with atomic_folder(out_dir) as tmp:
         for unit in roster.units:
-            request = TemplateRequest(unit, department, year, deadline, tuple(budget.get(unit.code, ())))
-            if len(request.budget) > spec.projects.rows:
-                raise ValueError(f"单位 {unit.code} 的预算项目有 {len(request.budget)} 个，超过模板的 "
+            rows = budget.get(unit.code, ())
+            if len(rows) > spec.projects.rows:
+                raise ValueError(f"单位 {unit.code} 的预算项目有 {len(rows)} 个，超过模板的 "
                                  f"{spec.projects.rows} 行")
+            request = TemplateRequest(unit, department, year, deadline, tuple(prefill_records(spec, rows)))
             name = template_filename(unit, year)
             write_template(spec, request, tmp / name, password)
             written.append(out_dir / name)

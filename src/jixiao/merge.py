@@ -1,0 +1,209 @@
+"""Accepted submissions → the consolidated 汇总表 data.
+
+prepare_merge() checks every input with the same rules as `check`, refuses on errors unless
+told to skip them, refuses inputs that contradict each other, and consolidates the accepted
+projects and indicators in roster order. render.py writes them; publish.py ties both together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .cells import CENT, clean_text, money_text, to_decimal
+from .check import FileReport, collect_paths, read_all, reports_of
+from .findings import ERROR
+from .roster import Roster, Unit
+from .rules import DEPT_TAG, Context, check_submissions, dept_key
+from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
+from .values import IndicatorValue, format_official
+
+STATUS_OK, STATUS_BAD, STATUS_MISSING, STATUS_UNREADABLE = "通过", "有错误未汇总", "未报送", "无法读取"
+AMOUNT_TYPES = ("amount",)
+
+
+class MergeRefused(Exception):
+    """Inputs with errors (or that contradict each other): nothing was written."""
+
+    def __init__(self, message: str, reports: list[FileReport] | None = None):
+        super().__init__(message)
+        self.reports = reports or []
+
+
+@dataclass
+class Indicator:
+    level1: str
+    level2: str
+    name: str
+    value: IndicatorValue
+    official: str
+    note: str | None
+
+
+@dataclass
+class Project:
+    unit: Unit
+    file: str
+    row: int
+    values: dict              # label → typed value (Decimal amounts, dates, text)
+    indicators: list[Indicator] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.values["项目名称"]
+
+
+@dataclass
+class UnitStatus:
+    unit: Unit
+    file: str = ""
+    status: str = STATUS_MISSING
+    projects: int = 0
+    indicators: int = 0
+    errors: int = 0
+    warnings: int = 0
+    amount: Decimal = Decimal(0)
+
+
+@dataclass
+class Consolidated:
+    spec: FormSpec
+    department: str
+    year: int
+    projects: list[Project]
+    units: list[UnitStatus]
+
+    def amount_fields(self) -> list[str]:
+        return [f.name for f in self.spec.projects.fields if f.type in AMOUNT_TYPES]
+
+    def totals(self, unit_code: str | None = None) -> dict[str, Decimal]:
+        out = {label: Decimal(0) for label in self.amount_fields()}
+        for p in self.projects:
+            if unit_code is None or p.unit.code == unit_code:
+                for label in out:
+                    out[label] += p.values.get(label) or Decimal(0)
+        return out
+
+
+def default_output_name(department: str, year: int) -> str:
+    return f"{department}{year}年度项目绩效目标汇总表.xlsx"
+
+
+def prepare_merge(paths, *, roster: Roster | None = None, department: str | None = None,
+                  year: int | None = None, skip_invalid: bool = False, form: str = DEFAULT_FORM,
+                  progress=None, workers: int | None = None) -> tuple[Consolidated, list[FileReport], list[Path]]:
+    """Check every input and consolidate the accepted ones; raises MergeRefused."""
+    spec = load_form(form)
+    files = collect_paths(paths)
+    if not files:
+        raise MergeRefused("没有找到要汇总的工作簿")
+    subs = read_all(files, form, progress, workers)
+    batch = check_submissions(subs, spec, Context(roster, department, year))
+    reports = reports_of(subs, batch)
+    bad = [r for r in reports if r.errors]
+    if bad and not skip_invalid:
+        raise MergeRefused(f"{len(bad)} 个文件有错误，未汇总（可用 --skip-invalid 跳过这些文件）", reports)
+    department, year = _agree(reports, department, year)
+    accepted = [i for i, r in enumerate(reports) if not r.errors]
+    _refuse_duplicate_units(reports, accepted)
+    return consolidate(spec, department, year, roster, subs, batch, reports, accepted), reports, files
+
+
+def _agree(reports: list[FileReport], department: str | None, year: int | None) -> tuple[str, int]:
+    """Department and year: as given, or as every readable input's _meta says; inputs must agree."""
+    metas = [(r.path.name, r.submission.meta) for r in reports if r.submission.meta and not r.errors]
+    depts = {dept_key(m.get("主管部门")): m.get("主管部门") for _, m in metas if m.get("主管部门")}
+    years = {m.get("年度") for _, m in metas if m.get("年度")}
+    if department is None:
+        if len(depts) > 1:
+            names = "、".join(f"{n}（{m.get('主管部门')}）" for n, m in metas)
+            raise MergeRefused(f"输入文件属于不同的主管部门：{names}。请用 --dept 指定，或分开汇总")
+        department = next(iter(depts.values()), None)
+    if year is None:
+        if len(years) > 1:
+            names = "、".join(f"{n}（{m.get('年度')}年）" for n, m in metas)
+            raise MergeRefused(f"输入文件属于不同的年度：{names}。请用 --year 指定，或分开汇总")
+        year = int(next(iter(years))) if years else None
+    if not department or not year:
+        raise MergeRefused("无法确定主管部门和年度：没有可汇总的有效文件，请用 --dept 和 --year 指定")
+    return DEPT_TAG.sub("", department), int(year)
+
+
+def _refuse_duplicate_units(reports: list[FileReport], accepted: list[int]) -> None:
+    seen: dict[str, str] = {}
+    for i in accepted:
+        meta = reports[i].submission.meta or {}
+        code = meta.get("单位编码")
+        if not code:
+            continue
+        if code in seen:
+            raise MergeRefused(f"两个文件都属于单位 {code} {meta.get('单位名称', '')}：{seen[code]} 和 "
+                               f"{reports[i].path}。请只保留最新的一份再汇总", reports)
+        seen[code] = str(reports[i].path)
+
+
+def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None, subs, batch,
+                reports: list[FileReport], accepted: list[int]) -> Consolidated:
+    accepted_set = set(accepted)
+    units: dict[str, UnitStatus] = {}
+    if roster is not None:
+        for unit in roster.units:
+            units[unit.code] = UnitStatus(unit)
+    for i, report in enumerate(reports):
+        meta = report.submission.meta or {}
+        code = meta.get("单位编码") or f"?{report.path.name}"
+        unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or report.path.stem)
+        status = units.setdefault(code, UnitStatus(unit))
+        if status.status == STATUS_OK:
+            continue
+        status.file = report.path.name
+        status.errors, status.warnings = report.errors, report.warnings
+        status.status = (STATUS_OK if i in accepted_set else
+                         STATUS_UNREADABLE if not report.readable else STATUS_BAD)
+
+    projects: dict[tuple[int, str], Project] = {}
+    pdf = batch.projects
+    labels = list(spec.projects.labels)
+    for rec in pdf.itertuples(index=False):
+        rec = dict(zip(pdf.columns, rec))
+        sub_i = int(rec["_sub"])
+        if sub_i not in accepted_set or not rec["项目名称"]:
+            continue
+        meta = subs[sub_i].meta or {}
+        unit = units[meta.get("单位编码")].unit
+        values = {label: rec[label] for label in labels}
+        for label in labels:
+            if spec.projects.field(label).type == "amount" and values[label] is not None:
+                values[label] = values[label].quantize(CENT)
+        projects[(sub_i, normalize_label(rec["项目名称"]))] = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values)
+
+    idf = batch.indicators
+    for rec in idf.itertuples(index=False):
+        rec = dict(zip(idf.columns, rec))
+        sub_i = int(rec["_sub"])
+        if sub_i not in accepted_set:
+            continue
+        project = projects[(sub_i, normalize_label(rec["项目名称"]))]
+        level1 = spec.resolve_level1(rec["一级指标"])[0] if rec["一级指标"] else None
+        level1 = level1 or spec.level1_of_level2(rec["二级指标"])
+        level2 = spec.resolve_level2(level1, rec["二级指标"])[0]
+        iv: IndicatorValue = rec["_iv"]
+        project.indicators.append(Indicator(level1, level2, rec["三级指标"], iv,
+                                            format_official(iv, spec.value_style), rec.get("指标说明")))
+
+    order = {code: i for i, code in enumerate(units)}
+    ordered = sorted(projects.values(), key=lambda p: (order[p.unit.code], p.row))
+    for p in ordered:
+        status = units[p.unit.code]
+        status.projects += 1
+        status.indicators += len(p.indicators)
+        status.amount += p.values.get("年度资金申请总额") or Decimal(0)
+    for p in ordered:
+        # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
+        rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
+        p.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
+    return Consolidated(spec, department, year, ordered, list(units.values()))
+
+

@@ -1,0 +1,485 @@
+"""Consolidated data → the 汇总表 workbook (xlsxwriter), and reading it back to reconcile.
+
+Sheets: 汇总 (one row per project, unit subtotals and a grand total as formulas carrying their
+values), 申报表 (every project as the official 财政项目支出绩效目标申报表 block, one per page),
+绩效指标明细 (every indicator, flat) and 报送情况 (every roster unit). User text is always
+written with write_string, so "=HYPERLINK(…)" typed by a unit stays text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from .cells import CENT, clean_text, money_text, to_decimal
+from .merge import Consolidated, Project
+
+SUMMARY_SHEET = "汇总"
+FORM_SHEET_PREFIX = "申报表"
+DETAIL_SHEET = "绩效指标明细"
+STATUS_SHEET = "报送情况"
+SUMMARY_HEADER_ROW = 2          # 0-based: title, unit line, header
+FONT = "宋体"
+EXCEL_MAX_ROWS = 1_048_576
+
+
+class ReconciliationError(Exception):
+    """The written 汇总表 does not reproduce the inputs; it was not put in place."""
+
+
+class _Styles:
+    def __init__(self, wb):
+        base = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
+
+        def f(**kw):
+            return wb.add_format({**base, **kw})
+
+        self.title = f(bold=True, font_size=16, align="center")
+        self.subtitle = f(align="center", font_size=11)
+        self.note = f(align="right")
+        self.header = f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7")
+        self.text = f(border=1, text_wrap=True)
+        self.center = f(border=1, align="center", text_wrap=True)
+        self.date = f(border=1, align="center", num_format="yyyy-mm-dd")
+        self.money = f(border=1, num_format="#,##0.00")
+        self.int = f(border=1, align="center", num_format="0")
+        self.sub_text = f(border=1, bold=True, bg_color="#F2F2F2")
+        self.sub_money = f(border=1, bold=True, bg_color="#F2F2F2", num_format="#,##0.00")
+        self.sub_int = f(border=1, bold=True, bg_color="#F2F2F2", align="center", num_format="0")
+        self.total_text = f(border=1, bold=True, bg_color="#D9D9D9")
+        self.total_money = f(border=1, bold=True, bg_color="#D9D9D9", num_format="#,##0.00")
+        self.total_int = f(border=1, bold=True, bg_color="#D9D9D9", align="center", num_format="0")
+        # 申报表 block
+        self.form_title = f(bold=True, font_size=16, align="center")
+        self.form_year = f(align="center", font_size=11)
+        self.label = f(border=1, align="center", text_wrap=True, bold=True)
+        self.cell = f(border=1, text_wrap=True)
+        self.cell_center = f(border=1, text_wrap=True, align="center")
+        self.cell_money = f(border=1, num_format="#,##0.00", align="right")
+        self.goal = f(border=1, text_wrap=True, valign="top")
+        self.status = {"通过": f(border=1, align="center", font_color="#006100", bg_color="#C6EFCE"),
+                       "有错误未汇总": f(border=1, align="center", font_color="#9C0006", bg_color="#FFC7CE"),
+                       "无法读取": f(border=1, align="center", font_color="#9C0006", bg_color="#FFC7CE"),
+                       "未报送": f(border=1, align="center", font_color="#9C5700", bg_color="#FFEB9C")}
+
+
+def _num(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _display_text(text: str | None) -> str:
+    """Text as printed on the form: HTML paragraph tags become line breaks, other tags go."""
+    if not text:
+        return ""
+    text = re.sub(r"(?i)<\s*(br|/p|/li)\s*/?>", "\n", text)
+    text = re.sub(r"</?[a-zA-Z][^<>]*>", "", text)
+    return re.sub(r"\n\s*\n+", "\n", text).strip()
+
+
+def write_summary(c: Consolidated, path: Path) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "strings_to_urls": False})
+    wb.set_properties({"title": f"{c.department}{c.year}年度项目绩效目标汇总表", "author": "jixiao"})
+    st = _Styles(wb)
+    _write_summary_sheet(wb.add_worksheet(SUMMARY_SHEET), c, st)
+    _write_forms(wb, c, st)
+    _write_detail(wb.add_worksheet(DETAIL_SHEET), c, st)
+    _write_status(wb.add_worksheet(STATUS_SHEET), c, st)
+    wb.close()
+
+
+# --- 汇总 ---------------------------------------------------------------------------------------
+
+def summary_columns(c: Consolidated) -> list[tuple[str, float]]:
+    cols = [("序号", 5), ("实施单位", 18), ("项目名称", 26), ("项目性质", 12), ("项目类别", 10),
+            ("计划开始日期", 11), ("计划完成日期", 11)]
+    cols += [(label, 14) for label in c.amount_fields()]
+    cols += [(f"{l1.name}数", 7) for l1 in c.spec.hierarchy] + [("指标合计", 7)]
+    return cols
+
+
+def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
+    cols = summary_columns(c)
+    labels = [name for name, _ in cols]
+    amount_cols = [labels.index(a) for a in c.amount_fields()]
+    count_cols = list(range(len(labels) - len(c.spec.hierarchy) - 1, len(labels)))
+    last_col = len(labels) - 1
+    ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度项目绩效目标汇总表", st.title)
+    ws.merge_range(1, 0, 1, last_col, f"金额单位：{c.spec.money_unit}    项目 {len(c.projects)} 个    "
+                                      f"报送单位 {sum(1 for u in c.units if u.projects)} 个", st.note)
+    for col, (label, width) in enumerate(cols):
+        ws.write_string(SUMMARY_HEADER_ROW, col, label, st.header)
+        ws.set_column(col, col, width)
+    ws.set_row(0, 30)
+    ws.set_row(SUMMARY_HEADER_ROW, 36)
+    row = SUMMARY_HEADER_ROW + 1
+    serial = 0
+    subtotal_cells: dict[int, list[str]] = {col: [] for col in amount_cols + count_cols}
+    for status in [u for u in c.units if u.projects]:
+        first = row
+        for p in (p for p in c.projects if p.unit.code == status.unit.code):
+            serial += 1
+            ws.write_number(row, 0, serial, st.int)
+            ws.write_string(row, 1, status.unit.name, st.text)
+            ws.write_string(row, 2, p.name, st.text)
+            ws.write_string(row, 3, p.values.get("项目性质") or "", st.center)
+            ws.write_string(row, 4, p.values.get("项目类别") or "", st.center)
+            for col, label in ((5, "计划开始日期"), (6, "计划完成日期")):
+                value = p.values.get(label)
+                if isinstance(value, dt.date):
+                    ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), st.date)
+                else:
+                    ws.write_blank(row, col, None, st.date)
+            for col, label in zip(amount_cols, c.amount_fields()):
+                value = p.values.get(label)
+                if value is None:
+                    ws.write_blank(row, col, None, st.money)
+                else:
+                    ws.write_number(row, col, float(value), st.money)
+            counts = [sum(1 for i in p.indicators if i.level1 == l1.name) for l1 in c.spec.hierarchy]
+            for col, n in zip(count_cols, counts + [len(p.indicators)]):
+                ws.write_number(row, col, n, st.int)
+            row += 1
+        # Subtotal: SUM over the unit's rows, written with its value for readers that don't recalculate.
+        ws.write_string(row, 0, "", st.sub_text)
+        ws.write_string(row, 1, f"{status.unit.name}小计", st.sub_text)
+        ws.merge_range(row, 2, row, 6, f"{status.projects} 个项目", st.sub_text)
+        totals = c.totals(status.unit.code)
+        for col, label in zip(amount_cols, c.amount_fields()):
+            rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
+            ws.write_formula(row, col, f"=SUM({rng})", st.sub_money, float(totals[label]))
+            subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
+        unit_projects = [p for p in c.projects if p.unit.code == status.unit.code]
+        count_values = [sum(1 for p in unit_projects for i in p.indicators if i.level1 == l1.name)
+                        for l1 in c.spec.hierarchy] + [status.indicators]
+        for col, n in zip(count_cols, count_values):
+            rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
+            ws.write_formula(row, col, f"=SUM({rng})", st.sub_int, n)
+            subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
+        row += 1
+    ws.write_string(row, 0, "合计", st.total_text)
+    ws.merge_range(row, 1, row, 6, f"{len(c.projects)} 个项目", st.total_text)
+    grand = c.totals()
+    for col, label in zip(amount_cols, c.amount_fields()):
+        ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
+                         st.total_money, float(grand[label]))
+    totals_counts = [sum(1 for p in c.projects for i in p.indicators if i.level1 == l1.name)
+                     for l1 in c.spec.hierarchy] + [sum(len(p.indicators) for p in c.projects)]
+    for col, n in zip(count_cols, totals_counts):
+        ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
+                         st.total_int, n)
+    ws.freeze_panes(SUMMARY_HEADER_ROW + 1, 3)
+    ws.autofilter(SUMMARY_HEADER_ROW, 0, row - 1, last_col)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(SUMMARY_HEADER_ROW)
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.activate()
+
+
+# --- 申报表 -------------------------------------------------------------------------------------
+
+FORM_WIDTHS = (7, 15, 16, 22, 14, 20)
+
+
+def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
+    """One 申报表 sheet, or one per unit when a single sheet would pass Excel's row limit."""
+    rows = sum(_block_height(p) for p in c.projects)
+    if rows < EXCEL_MAX_ROWS - 10:
+        return [(FORM_SHEET_PREFIX, c.projects)]
+    sheets = []
+    for i, status in enumerate([u for u in c.units if u.projects], start=1):
+        name = f"{FORM_SHEET_PREFIX}{i}_{status.unit.code}"[:31]
+        sheets.append((name, [p for p in c.projects if p.unit.code == status.unit.code]))
+    return sheets
+
+
+def _block_height(p: Project) -> int:
+    return 2 + 3 + 4 + 2 + 1 + max(1, len(p.indicators)) + 1
+
+
+def _text_height(text: str, width_chars: float, line_pt: float = 14) -> float:
+    lines = 0
+    for part in (text or "").split("\n"):
+        # CJK characters take about two width units.
+        units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in part)
+        lines += max(1, -(-units // max(1, int(width_chars * 1.9))))
+    return max(20, min(409, lines * line_pt + 6))
+
+
+def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
+    for name, projects in _form_sheets(c):
+        ws = wb.add_worksheet(name)
+        for col, width in enumerate(FORM_WIDTHS):
+            ws.set_column(col, col, width)
+        row, breaks = 0, []
+        for p in projects:
+            row = _write_block(ws, row, p, c, st)
+            breaks.append(row)
+        ws.set_h_pagebreaks(breaks[:-1][:1023])
+        ws.set_portrait()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_footer(f"&C{c.department}    第 &P 页，共 &N 页")
+        ws.hide_gridlines(2)
+
+
+def _write_block(ws, r: int, p: Project, c: Consolidated, st: _Styles) -> int:
+    v = p.values
+    spec = c.spec
+    ws.merge_range(r, 0, r, 5, spec.title, st.form_title)
+    ws.set_row(r, 28)
+    ws.merge_range(r + 1, 0, r + 1, 5, f"({c.year}年度)", st.form_year)
+    r += 2
+    ws.write_string(r, 0, "项目名称", st.label)
+    ws.write_string(r, 1, p.name, st.cell)
+    ws.write_string(r, 2, "项目性质", st.label)
+    ws.write_string(r, 3, v.get("项目性质") or "", st.cell_center)
+    ws.write_string(r, 4, "项目类别", st.label)
+    ws.write_string(r, 5, v.get("项目类别") or "", st.cell_center)
+    ws.set_row(r, _text_height(p.name, FORM_WIDTHS[1]))
+    r += 1
+    ws.write_string(r, 0, "主管部门", st.label)
+    ws.write_string(r, 1, c.department, st.cell)
+    ws.write_string(r, 2, "实施单位", st.label)
+    ws.merge_range(r, 3, r, 5, p.unit.name, st.cell)
+    r += 1
+    ws.write_string(r, 0, "计划开始日期", st.label)
+    ws.write_string(r, 1, _date_text(v.get("计划开始日期")), st.cell_center)
+    ws.write_string(r, 2, "计划完成日期", st.label)
+    ws.merge_range(r, 3, r, 5, _date_text(v.get("计划完成日期")), st.cell_center)
+    r += 1
+    ws.merge_range(r, 0, r + 3, 0, f"项目资金\n（{spec.money_unit}）", st.label)
+    fund_rows = (("项目资金总额", "项目资金总额", "年度资金申请总额", "年度资金申请总额"),
+                 ("其中：财政资金", "项目财政资金", "其中：当年财政拨款", "当年财政拨款"),
+                 ("", None, "上年结转资金", "上年结转资金"),
+                 ("其他资金", "项目其他资金", "其他资金", "年度其他资金"))
+    for i, (left_label, left, right_label, right) in enumerate(fund_rows):
+        ws.write_string(r + i, 1, left_label, st.label if left_label else st.cell)
+        _money(ws, r + i, 2, v.get(left) if left else None, st)
+        ws.write_string(r + i, 3, right_label, st.label)
+        ws.merge_range(r + i, 4, r + i, 5, "", st.cell_money)
+        _money(ws, r + i, 4, v.get(right), st)
+    r += 4
+    ws.merge_range(r, 0, r + 1, 0, "项目绩效\n目标", st.label)
+    start, end = v.get("计划开始日期"), v.get("计划完成日期")
+    span = f"（{start.year}年-{end.year}年）" if v.get("项目总目标") and start and end else ""
+    ws.merge_range(r, 1, r, 2, f"项目总目标{span}", st.label)
+    ws.merge_range(r, 3, r, 5, "年度总体目标", st.label)
+    whole, annual = _display_text(v.get("项目总目标")), _display_text(v.get("年度总体目标"))
+    ws.merge_range(r + 1, 1, r + 1, 2, whole, st.goal)
+    ws.merge_range(r + 1, 3, r + 1, 5, annual, st.goal)
+    ws.set_row(r + 1, max(_text_height(whole, sum(FORM_WIDTHS[1:3])), _text_height(annual, sum(FORM_WIDTHS[3:6]))))
+    r += 2
+    n = max(1, len(p.indicators))
+    ws.merge_range(r, 0, r + n, 0, "绩效\n指标", st.label)
+    ws.write_string(r, 1, "一级指标", st.label)
+    ws.write_string(r, 2, "二级指标", st.label)
+    ws.merge_range(r, 3, r, 4, "三级指标", st.label)
+    ws.write_string(r, 5, "年度(/项目)指标值", st.label)
+    r += 1
+    _merged_runs(ws, r, 1, [i.level1 for i in p.indicators], st)
+    _merged_runs(ws, r, 2, [(i.level1, i.level2) for i in p.indicators], st, key=lambda k: k[1])
+    for i, ind in enumerate(p.indicators):
+        ws.merge_range(r + i, 3, r + i, 4, ind.name or "", st.cell)
+        ws.write_string(r + i, 5, ind.official, st.cell_center)
+        ws.set_row(r + i, _text_height(ind.name or "", sum(FORM_WIDTHS[3:5])))
+    if not p.indicators:
+        for col in (1, 2, 5):
+            ws.write_blank(r, col, None, st.cell)
+        ws.merge_range(r, 3, r, 4, "", st.cell)
+    return r + n + 1
+
+
+def _merged_runs(ws, r: int, col: int, keys: list, st: _Styles, key=lambda k: k) -> None:
+    """Merge consecutive equal labels, as the official form prints 一级/二级."""
+    i = 0
+    while i < len(keys):
+        j = i
+        while j + 1 < len(keys) and keys[j + 1] == keys[i]:
+            j += 1
+        label = key(keys[i]) or ""
+        if j > i:
+            ws.merge_range(r + i, col, r + j, col, label, st.cell_center)
+        else:
+            ws.write_string(r + i, col, label, st.cell_center)
+        i = j + 1
+
+
+def _money(ws, r: int, col: int, value, st: _Styles) -> None:
+    if value is None:
+        ws.write_blank(r, col, None, st.cell_money)
+    else:
+        ws.write_number(r, col, float(value), st.cell_money)
+
+
+def _date_text(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else ""
+
+
+# --- 绩效指标明细 and 报送情况 -------------------------------------------------------------------------
+
+DETAIL_COLUMNS = (("序号", 6), ("单位编码", 10), ("实施单位", 18), ("项目名称", 24), ("一级指标", 11),
+                  ("二级指标", 16), ("三级指标", 28), ("运算符", 6), ("指标值", 14), ("计量单位", 8),
+                  ("指标值（规范写法）", 18), ("指标说明", 30))
+
+
+def _write_detail(ws, c: Consolidated, st: _Styles) -> None:
+    for col, (label, width) in enumerate(DETAIL_COLUMNS):
+        ws.write_string(0, col, label, st.header)
+        ws.set_column(col, col, width)
+    row = 1
+    for p in c.projects:
+        for ind in p.indicators:
+            iv = ind.value
+            ws.write_number(row, 0, row, st.int)
+            ws.write_string(row, 1, p.unit.code, st.text)
+            ws.write_string(row, 2, p.unit.name, st.text)
+            ws.write_string(row, 3, p.name, st.text)
+            ws.write_string(row, 4, ind.level1 or "", st.text)
+            ws.write_string(row, 5, ind.level2 or "", st.text)
+            ws.write_string(row, 6, ind.name or "", st.text)
+            ws.write_string(row, 7, iv.op or "", st.center)
+            if iv.kind == "quant" and iv.number is not None:
+                ws.write_string(row, 8, iv.number_text, st.center)
+            else:
+                ws.write_string(row, 8, _display_text(iv.text), st.text)
+            ws.write_string(row, 9, iv.unit or "", st.center)
+            ws.write_string(row, 10, ind.official, st.center)
+            ws.write_string(row, 11, _display_text(ind.note), st.text)
+            row += 1
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, row - 1), len(DETAIL_COLUMNS) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+
+
+STATUS_COLUMNS = (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 14),
+                  ("文件", 40), ("状态", 12), ("项目数", 8), ("指标数", 8), ("错误数", 8), ("提示数", 8),
+                  ("年度资金申请总额", 16))
+
+
+def _write_status(ws, c: Consolidated, st: _Styles) -> None:
+    for col, (label, width) in enumerate(STATUS_COLUMNS):
+        ws.write_string(0, col, label, st.header)
+        ws.set_column(col, col, width)
+    for i, u in enumerate(c.units, start=1):
+        ws.write_number(i, 0, i, st.int)
+        ws.write_string(i, 1, u.unit.code, st.text)
+        ws.write_string(i, 2, u.unit.name, st.text)
+        ws.write_string(i, 3, u.unit.contact, st.text)
+        ws.write_string(i, 4, u.unit.phone, st.text)
+        ws.write_string(i, 5, u.file, st.text)
+        ws.write_string(i, 6, u.status, st.status.get(u.status, st.center))
+        for col, n in ((7, u.projects), (8, u.indicators), (9, u.errors), (10, u.warnings)):
+            ws.write_number(i, col, n, st.int)
+        ws.write_number(i, 11, float(u.amount), st.money)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(c.units)), len(STATUS_COLUMNS) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+# --- reconciliation -------------------------------------------------------------------------------
+
+def _dec(value) -> Decimal:
+    amount, _ = to_decimal(value)
+    return (amount or Decimal(0)).quantize(CENT)
+
+
+def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
+    """Read the written workbook back and prove it holds every project and indicator exactly once
+    with amounts equal to the inputs, per unit and in total. Raises ReconciliationError."""
+    import python_calamine as calamine
+
+    wb = calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
+        detail = wb.get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
+        form_titles = 0
+        for name in wb.sheet_names:
+            if name.startswith(FORM_SHEET_PREFIX):
+                form_titles += sum(1 for row in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                                   if row and clean_text(row[0]) == consolidated.spec.title)
+    finally:
+        wb.close()
+    problems: list[str] = []
+    header = [clean_text(v) for v in summary[SUMMARY_HEADER_ROW]]
+    col = {label: header.index(label) for label in header if label}
+    amounts = consolidated.amount_fields()
+    seen: dict[tuple[str, str], int] = {}
+    per_unit: dict[str, dict[str, Decimal]] = {}
+    subtotal_rows: dict[str, list] = {}
+    grand = None
+    for row in summary[SUMMARY_HEADER_ROW + 1:]:
+        if not row or all(clean_text(v) is None for v in row):
+            continue
+        serial, unit_name, name = row[col["序号"]], clean_text(row[col["实施单位"]]), clean_text(row[col["项目名称"]])
+        if isinstance(serial, (int, float)) and name:
+            key = (unit_name, name)
+            seen[key] = seen.get(key, 0) + 1
+            bucket = per_unit.setdefault(unit_name, {a: Decimal(0) for a in amounts})
+            for a in amounts:
+                bucket[a] += _dec(row[col[a]])
+        elif unit_name and unit_name.endswith("小计"):
+            subtotal_rows[unit_name[:-2]] = row
+        elif clean_text(serial) == "合计":
+            grand = row
+    expected_keys = {(p.unit.name, p.name) for p in consolidated.projects}
+    for key in expected_keys - set(seen):
+        problems.append(f"汇总表缺少项目 {key[0]} / {key[1]}")
+    for key, n in seen.items():
+        if key not in expected_keys:
+            problems.append(f"汇总表多出项目 {key[0]} / {key[1]}")
+        elif n != 1:
+            problems.append(f"项目 {key[0]} / {key[1]} 在汇总表中出现 {n} 次")
+    lines = []
+    units_with_projects = [u for u in consolidated.units if u.projects]
+    for status in units_with_projects:
+        want = consolidated.totals(status.unit.code)
+        got = per_unit.get(status.unit.name, {})
+        sub_row = subtotal_rows.get(status.unit.name)
+        for a in amounts:
+            if got.get(a, Decimal(0)) != want[a]:
+                problems.append(f"{status.unit.name} 的 {a} 合计 {money_text(got.get(a))} ≠ 输入 {money_text(want[a])}")
+            if sub_row is None or _dec(sub_row[col[a]]) != want[a]:
+                problems.append(f"{status.unit.name} 小计行的 {a} 与输入 {money_text(want[a])} 不符")
+    want_total = consolidated.totals()
+    for a in amounts:
+        if grand is None or _dec(grand[col[a]]) != want_total[a]:
+            problems.append(f"合计行的 {a} 与输入 {money_text(want_total[a])} 不符")
+    # 绩效指标明细: one row per indicator, counted per project.
+    dheader = [clean_text(v) for v in detail[0]]
+    dcol = {label: dheader.index(label) for label in dheader if label}
+    got_counts: dict[tuple[str, str], int] = {}
+    for row in detail[1:]:
+        if row and isinstance(row[dcol["序号"]], (int, float)):
+            key = (clean_text(row[dcol["实施单位"]]), clean_text(row[dcol["项目名称"]]))
+            got_counts[key] = got_counts.get(key, 0) + 1
+    want_counts = {(p.unit.name, p.name): len(p.indicators) for p in consolidated.projects}
+    for key in set(want_counts) | set(got_counts):
+        if want_counts.get(key, 0) != got_counts.get(key, 0):
+            problems.append(f"绩效指标明细中 {key[0]} / {key[1]} 有 {got_counts.get(key, 0)} 条指标，输入为 "
+                            f"{want_counts.get(key, 0)} 条")
+    if form_titles != len(consolidated.projects):
+        problems.append(f"申报表有 {form_titles} 个项目表，应为 {len(consolidated.projects)} 个")
+    if problems:
+        raise ReconciliationError("汇总表核对失败，未写入：\n" + "\n".join(problems[:30]))
+    n_ind = sum(want_counts.values())
+    for status in units_with_projects:
+        lines.append(f"{status.unit.name}：{status.projects} 个项目、{status.indicators} 条指标，"
+                     f"年度资金申请总额 {money_text(consolidated.totals(status.unit.code)['年度资金申请总额'])} 元 ✓")
+    lines.append(f"合计：{len(consolidated.projects)} 个项目、{n_ind} 条指标，年度资金申请总额 "
+                 f"{money_text(want_total['年度资金申请总额'])} 元，与输入逐分一致 ✓")
+    return lines
