@@ -186,7 +186,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
 
 # --- 申报表 -------------------------------------------------------------------------------------
 
-FORM_WIDTHS = (7, 15, 16, 22, 14, 20)
+FORM_WIDTHS = (10, 16, 16, 24, 12, 20)
 
 
 def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
@@ -205,12 +205,13 @@ def _block_height(p: Project) -> int:
     return 2 + 3 + 4 + 2 + 1 + max(1, len(p.indicators)) + 1
 
 
-def _text_height(text: str, width_chars: float, line_pt: float = 14) -> float:
+def _text_height(text: str, width_chars: float, line_pt: float = 13.5) -> float:
+    """Row height that shows wrapped text whole: a CJK character is about two width units."""
     lines = 0
+    per_line = max(1, int(width_chars * 0.95) - 1)
     for part in (text or "").split("\n"):
-        # CJK characters take about two width units.
         units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in part)
-        lines += max(1, -(-units // max(1, int(width_chars * 1.9))))
+        lines += max(1, -(-units // per_line))
     return max(20, min(409, lines * line_pt + 6))
 
 
