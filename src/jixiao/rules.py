@@ -188,11 +188,14 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
             for r, values in table.rows:
                 record = {"_sub": i, "_row": r}
                 for f, raw in zip(sheet.fields, values):
-                    if raw is None or f.name not in table.columns:
+                    if f.name not in table.columns:
                         record[f.name] = None
                         continue
                     cell = table.cell(r, f.name)
-                    formula = sub.formulas.get((table.sheet, cell))
+                    formula = sub.formulas.get((table.sheet, cell)) if sub.formulas else None
+                    if raw is None and formula is None:
+                        record[f.name] = None
+                        continue
                     if formula is not None:
                         out[i].append(finding("P-08", file=sub.file, sheet=table.sheet, cell=cell, field=f.name,
                                               formula=formula[:60]))
