@@ -153,3 +153,16 @@ rule("V-17", WARNING, "月份含义不明", "“{value}”含义不明：期限�
 rule("V-18", WARNING, "文字中含数字", "指标值“{value}”把数字写在文字里：请拆成运算符、数字和计量单位，或写明基数")
 rule("V-21", WARNING, "建议拆分填写", "指标值“{value}”写在了一个单元格里，已按 {op}{number}{unit} 读取：建议运算符、数值、计量单位分列填写")
 rule("V-22", WARNING, "定性指标带单位", "定性指标值“{value}”带有计量单位“{unit}”：定性指标请清空计量单位")
+
+
+def rule_table() -> str:
+    """The README's rule table, generated from the catalogue (a test keeps them equal)."""
+    lines = ["| 规则 | 级别 | 名称 | 提示文字（模板） |", "|---|---|---|---|"]
+    for r in sorted(RULES.values(), key=lambda r: ("SPFHVC".index(r.id[0]), r.id)):
+        level = "错误" if r.severity == ERROR else "提示"
+        lines.append(f"| {r.id} | {level} | {r.title} | {r.template.replace('|', '｜')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(rule_table())

@@ -202,7 +202,9 @@ def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
 
 
 def _block_height(p: Project) -> int:
-    return 2 + 3 + 4 + 2 + 1 + max(1, len(p.indicators)) + 1
+    """Rows of one block, an upper bound (long goals may take continuation rows)."""
+    goal_rows = 1 + sum(len(str(p.values.get(k) or "")) for k in ("项目总目标", "年度总体目标")) // 300
+    return 2 + 3 + 4 + 1 + goal_rows + 1 + max(1, len(p.indicators))
 
 
 def _text_height(text: str, width_chars: float, line_pt: float = 13.5) -> float:
@@ -213,6 +215,19 @@ def _text_height(text: str, width_chars: float, line_pt: float = 13.5) -> float:
         units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in part)
         lines += max(1, -(-units // per_line))
     return max(20, min(409, lines * line_pt + 6))
+
+
+def _chunks(text: str, width_chars: float, max_pt: float = 400) -> list[str]:
+    """Split a long goal into pieces that each fit one row (Excel caps a row at 409 points)."""
+    if _text_height(text, width_chars) <= max_pt:
+        return [text]
+    pieces, current = [], ""
+    for ch in text:
+        if _text_height(current + ch, width_chars) > max_pt:
+            pieces.append(current)
+            current = ""
+        current += ch
+    return pieces + ([current] if current else [])
 
 
 def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
@@ -270,16 +285,22 @@ def _write_block(ws, r: int, p: Project, c: Consolidated, st: _Styles) -> int:
         ws.merge_range(r + i, 4, r + i, 5, "", st.cell_money)
         _money(ws, r + i, 4, v.get(right), st)
     r += 4
-    ws.merge_range(r, 0, r + 1, 0, "项目绩效\n目标", st.label)
     start, end = v.get("计划开始日期"), v.get("计划完成日期")
     span = f"（{start.year}年-{end.year}年）" if v.get("项目总目标") and start and end else ""
+    whole = _chunks(_display_text(v.get("项目总目标")), sum(FORM_WIDTHS[1:3]))
+    annual = _chunks(_display_text(v.get("年度总体目标")), sum(FORM_WIDTHS[3:6]))
+    parts = max(len(whole), len(annual))
+    ws.merge_range(r, 0, r + parts, 0, "项目绩效\n目标", st.label)
     ws.merge_range(r, 1, r, 2, f"项目总目标{span}", st.label)
     ws.merge_range(r, 3, r, 5, "年度总体目标", st.label)
-    whole, annual = _display_text(v.get("项目总目标")), _display_text(v.get("年度总体目标"))
-    ws.merge_range(r + 1, 1, r + 1, 2, whole, st.goal)
-    ws.merge_range(r + 1, 3, r + 1, 5, annual, st.goal)
-    ws.set_row(r + 1, max(_text_height(whole, sum(FORM_WIDTHS[1:3])), _text_height(annual, sum(FORM_WIDTHS[3:6]))))
-    r += 2
+    for i in range(parts):
+        left = whole[i] if i < len(whole) else ""
+        right = annual[i] if i < len(annual) else ""
+        ws.merge_range(r + 1 + i, 1, r + 1 + i, 2, left, st.goal)
+        ws.merge_range(r + 1 + i, 3, r + 1 + i, 5, right, st.goal)
+        ws.set_row(r + 1 + i, max(_text_height(left, sum(FORM_WIDTHS[1:3])),
+                                  _text_height(right, sum(FORM_WIDTHS[3:6]))))
+    r += 1 + parts
     n = max(1, len(p.indicators))
     ws.merge_range(r, 0, r + n, 0, "绩效\n指标", st.label)
     ws.write_string(r, 1, "一级指标", st.label)

@@ -148,6 +148,8 @@ def _front(report: FileReport):
             ws.write_string(row, 3, f.field or "", wrap)
             ws.write_string(row, 4, f.rule, wrap)
             ws.write_string(row, 5, f.message, wrap)
+            # Wrapped messages need their height: about 44 CJK characters per line at width 90.
+            ws.set_row(row, 15 * max(1, -(-len(f.message) // 44)))
         ws.set_column(0, 0, 6)
         ws.set_column(1, 1, 6)
         ws.set_column(2, 2, 14)

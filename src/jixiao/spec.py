@@ -180,16 +180,23 @@ def load_form(form: str = DEFAULT_FORM) -> FormSpec:
     return parse_form(data, source=path.name)
 
 
+RESERVED_SHEETS = ("填报说明", "代码表", "_meta")     # sheets every template adds itself
+_SHEET_BAD_CHARS = "[]:*?/\\"
+
+
 def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
     """Turn a decoded spec into a FormSpec, rejecting anything malformed with one message."""
     where = source
 
     def need(mapping: dict, key: str, context: str):
-        if not isinstance(mapping, dict) or key not in mapping:
+        if not isinstance(mapping, dict):
+            raise SpecError(f"{where}: {context} 必须是表（键 = 值），不能是 {type(mapping).__name__}")
+        if key not in mapping:
             raise SpecError(f"{where}: {context} 缺少 “{key}”")
         return mapping[key]
 
     form = need(data, "form", "文件")
+    need(form, "id", "form")                     # a table, with the keys checked below
     code_lists_raw = data.get("code_lists", {})
     if not isinstance(code_lists_raw, dict):
         raise SpecError(f"{where}: code_lists 必须是表")
@@ -206,33 +213,48 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
     indicators = _parse_sheet("indicators", need(sheets, "indicators", "sheets"), code_lists, where)
     if "项目名称" not in projects.labels or "项目名称" not in indicators.labels:
         raise SpecError(f"{where}: 两张表都必须有“项目名称”列")
+    if projects.name.casefold() == indicators.name.casefold():
+        raise SpecError(f"{where}: 两张表的工作表名不能相同（“{projects.name}”）")
 
+    raw_hierarchy = need(data, "hierarchy", "文件")
+    if not isinstance(raw_hierarchy, list) or not raw_hierarchy:
+        raise SpecError(f"{where}: hierarchy 必须至少有一个一级指标（[[hierarchy]]）")
     hierarchy = []
-    for i, raw in enumerate(need(data, "hierarchy", "文件")):
+    for i, raw in enumerate(raw_hierarchy):
         context = f"hierarchy[{i}]"
+        l1_name = _nonempty(need(raw, "level1", context), where, f"{context}.level1")
         presence = raw.get("presence", "none")
         if presence not in PRESENCE:
             raise SpecError(f"{where}: {context} presence 必须是 {sorted(PRESENCE)} 之一")
-        level2 = tuple(
-            Level2(name=_nonempty(need(l2, "name", context), where, context),
-                   expected=bool(l2.get("expected", False)),
-                   aliases=tuple(l2.get("aliases", ())))
-            for l2 in need(raw, "level2", context)
-        )
-        if not level2:
+        raw_level2 = need(raw, "level2", context)
+        if not isinstance(raw_level2, list) or not raw_level2:
             raise SpecError(f"{where}: {context} 没有二级指标")
-        hierarchy.append(Level1(name=_nonempty(need(raw, "level1", context), where, context),
-                                presence=presence, level2=level2,
-                                aliases=tuple(raw.get("aliases", ()))))
+        level2 = tuple(
+            Level2(name=_nonempty(need(l2, "name", f"{context}.level2[{j}]"), where, f"{context}.level2[{j}]"),
+                   expected=bool(l2.get("expected", False)),
+                   aliases=_aliases(l2, where, f"{context}.level2[{j}]"))
+            for j, l2 in enumerate(raw_level2)
+        )
+        l2_names = [l2.name for l2 in level2]
+        if len(set(l2_names)) != len(l2_names):
+            raise SpecError(f"{where}: 一级指标“{l1_name}”下有重复的二级指标")
+        hierarchy.append(Level1(name=l1_name, presence=presence, level2=level2,
+                                aliases=_aliases(raw, where, context)))
     names = [l1.name for l1 in hierarchy]
     if len(set(names)) != len(names):
         raise SpecError(f"{where}: 一级指标重复")
 
     all_amounts = {f.name for f in projects.fields if f.type == "amount"}
+    raw_identities = data.get("identities", [])
+    if not isinstance(raw_identities, list):
+        raise SpecError(f"{where}: identities 必须是表的列表（[[identities]]）")
     identities = []
-    for raw in data.get("identities", []):
+    for raw in raw_identities:
+        parts = need(raw, "parts", "identities")
+        if not isinstance(parts, list) or not parts:
+            raise SpecError(f"{where}: 恒等式 {raw.get('rule')} 的 parts 必须是非空的字段名列表")
         ident = Identity(rule=need(raw, "rule", "identities"), total=need(raw, "total", "identities"),
-                         parts=tuple(need(raw, "parts", "identities")), when=raw.get("when", "always"))
+                         parts=tuple(parts), when=raw.get("when", "always"))
         for name in (ident.total, *ident.parts):
             if name not in all_amounts:
                 raise SpecError(f"{where}: 恒等式 {ident.rule} 引用了不存在的金额字段 “{name}”")
@@ -240,10 +262,15 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
             raise SpecError(f"{where}: 恒等式 {ident.rule} 的 when 只能是 always 或 total_filled")
         identities.append(ident)
 
+    try:
+        min_indicators = int(form.get("min_indicators_per_project", 3))
+        floor = float(form.get("satisfaction_floor", 80))
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: form.min_indicators_per_project 和 form.satisfaction_floor 必须是数字") from None
     spec = FormSpec(
         id=_nonempty(need(form, "id", "form"), where, "form.id"),
         version=str(need(form, "version", "form")),
-        title=need(form, "title", "form"),
+        title=_nonempty(need(form, "title", "form"), where, "form.title"),
         money_unit=form.get("money_unit", "元"),
         value_style=form.get("value_style", "sh"),
         projects=projects,
@@ -251,8 +278,8 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         code_lists=code_lists,
         hierarchy=tuple(hierarchy),
         identities=tuple(identities),
-        min_indicators_per_project=int(form.get("min_indicators_per_project", 3)),
-        satisfaction_floor=float(form.get("satisfaction_floor", 80)),
+        min_indicators_per_project=min_indicators,
+        satisfaction_floor=floor,
         source=source,
     )
     _build_lookup(spec)
@@ -265,17 +292,39 @@ def _nonempty(value, where: str, context: str) -> str:
     return value
 
 
+def _aliases(raw: dict, where: str, context: str) -> tuple[str, ...]:
+    # A bare string would silently become one alias per character: reject it.
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise SpecError(f"{where}: {context} 的 aliases 必须是文字列表，如 [\"进度指标\"]")
+    return tuple(aliases)
+
+
+FIELD_KEYS = {"name", "type", "required", "max_length", "width", "prefill", "code_list", "prompt"}
+
+
 def _parse_sheet(key: str, raw: dict, code_lists: dict, where: str) -> SheetSpec:
     context = f"sheets.{key}"
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: {context} 必须是表（[{context}]）")
     name = _nonempty(raw.get("name"), where, f"{context}.name")
-    if len(name) > 31 or any(c in name for c in "[]:*?/\\"):
-        raise SpecError(f"{where}: 工作表名 “{name}” 不能用作 Excel 工作表名")
+    if (len(name) > 31 or any(c in name for c in _SHEET_BAD_CHARS) or name.startswith("'")
+            or name.endswith("'")):
+        raise SpecError(f"{where}: 工作表名 “{name}” 不能用作 Excel 工作表名"
+                        f"（最多 31 个字，不能含有 [ ] : * ? / \\，不能以 ' 开头或结尾）")
+    if name.casefold() in {n.casefold() for n in (*RESERVED_SHEETS, "History")}:
+        raise SpecError(f"{where}: 工作表名 “{name}” 已被模板占用，请换一个名字")
     rows = raw.get("rows", 200)
-    if not isinstance(rows, int) or not 1 <= rows <= 100_000:
+    if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= 100_000:
         raise SpecError(f"{where}: {context}.rows 必须是 1 到 100000 之间的整数")
+    raw_fields = raw.get("fields", [])
+    if not isinstance(raw_fields, list):
+        raise SpecError(f"{where}: {context}.fields 必须是表的列表（[[{context}.fields]]）")
     fields = []
-    for i, f in enumerate(raw.get("fields", [])):
+    for i, f in enumerate(raw_fields):
         fctx = f"{context}.fields[{i}]"
+        if not isinstance(f, dict):
+            raise SpecError(f"{where}: {fctx} 必须是表")
         ftype = f.get("type")
         if ftype not in FIELD_TYPES:
             raise SpecError(f"{where}: {fctx} 的 type “{ftype}” 不是 {sorted(FIELD_TYPES)} 之一")
@@ -284,23 +333,52 @@ def _parse_sheet(key: str, raw: dict, code_lists: dict, where: str) -> SheetSpec
             raise SpecError(f"{where}: {fctx} 是代码字段但没有 code_list")
         if code_list and code_list not in code_lists:
             raise SpecError(f"{where}: {fctx} 引用了不存在的代码表 “{code_list}”")
-        unknown = set(f) - {"name", "type", "required", "max_length", "width", "prefill", "code_list", "prompt"}
+        unknown = set(f) - FIELD_KEYS
         if unknown:
             raise SpecError(f"{where}: {fctx} 有未知的键 {sorted(unknown)}")
+        max_length = f.get("max_length")
+        if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool)
+                                       or not 1 <= max_length <= 32767):
+            raise SpecError(f"{where}: {fctx} 的 max_length 必须是 1 到 32767 之间的整数")
+        width = f.get("width", 12)
+        if not isinstance(width, (int, float)) or isinstance(width, bool) or not 0 < width <= 255:
+            raise SpecError(f"{where}: {fctx} 的 width 必须是 0 到 255 之间的数")
+        prompt = f.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise SpecError(f"{where}: {fctx} 的 prompt 必须是文字")
         fields.append(Field(name=_nonempty(f.get("name"), where, fctx), type=ftype,
-                            required=bool(f.get("required", False)), max_length=f.get("max_length"),
-                            width=float(f.get("width", 12)), prefill=bool(f.get("prefill", False)),
-                            code_list=code_list, prompt=f.get("prompt", "")))
+                            required=bool(f.get("required", False)), max_length=max_length,
+                            width=float(width), prefill=bool(f.get("prefill", False)),
+                            code_list=code_list, prompt=prompt))
     if not fields:
         raise SpecError(f"{where}: {context} 没有字段")
     labels = [f.name for f in fields]
-    if len(set(labels)) != len(labels):
-        raise SpecError(f"{where}: {context} 有重复的列名")
-    groups = tuple(Group(**g) for g in raw.get("groups", []))
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise SpecError(f"{where}: {context} 有重复的列名 {'、'.join(duplicates)}")
+    types = [f.type for f in fields]
+    for single in ("level1", "level2"):
+        if types.count(single) > 1:
+            raise SpecError(f"{where}: {context} 只能有一个 {single} 字段")
+    if "level2" in types and "level1" not in types:
+        raise SpecError(f"{where}: {context} 有二级指标（level2）字段，但没有一级指标（level1）字段")
+    raw_groups = raw.get("groups", [])
+    if not isinstance(raw_groups, list):
+        raise SpecError(f"{where}: {context}.groups 必须是列表")
+    groups = []
+    for i, g in enumerate(raw_groups):
+        if not isinstance(g, dict) or set(g) != {"label", "first", "last"}:
+            raise SpecError(f"{where}: {context}.groups[{i}] 必须正好有 label、first、last 三个键")
+        groups.append(Group(label=_nonempty(g["label"], where, f"{context}.groups[{i}]"),
+                            first=g["first"], last=g["last"]))
     for g in groups:
         if g.first not in labels or g.last not in labels or labels.index(g.first) > labels.index(g.last):
             raise SpecError(f"{where}: {context} 的分组 “{g.label}” 引用的列不对")
-    return SheetSpec(key=key, name=name, rows=rows, fields=tuple(fields), groups=groups)
+    spans = sorted((labels.index(g.first), labels.index(g.last), g.label) for g in groups)
+    for (a0, a1, la), (b0, b1, lb) in zip(spans, spans[1:]):
+        if b0 <= a1:
+            raise SpecError(f"{where}: {context} 的分组 “{la}” 和 “{lb}” 重叠")
+    return SheetSpec(key=key, name=name, rows=rows, fields=tuple(fields), groups=tuple(groups))
 
 
 def _build_lookup(spec: FormSpec) -> None:

@@ -320,6 +320,8 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
                     "bg_color": MARK_COLORS[severity], "border": 1, "border_color": "#C00000"
                     if severity == "error" else "#BF8F00"}
             base["num_format"] = {"date": "yyyy-mm-dd", "amount": "#,##0.00"}.get(ftype, "@")
+            if ftype not in ("date", "amount"):
+                base["text_wrap"] = True
             cache[key] = wb.add_format(base)
         return cache[key]
 
