@@ -77,13 +77,14 @@ def read_table(path: str | Path, required: tuple[str, ...]) -> tuple[list[str], 
         rows = _xlsx_rows(path)
     else:
         raise InputError([f"{path.name}：只支持 .xlsx 或 .csv 文件"])
-    # The header is the first of the first 5 rows that holds the first required label.
+    # The header is the first of the first 5 rows that holds a required label.
     for index, row in enumerate(rows[:5]):
         labels = [normalize_label(v) for v in row]
-        if required[0] in labels:
+        if any(label in labels for label in required):
             break
     else:
-        raise InputError([f"{path.name}：前 5 行中找不到表头“{required[0]}”"])
+        wanted = "、".join(f"“{label}”" for label in required)
+        raise InputError([f"{path.name}：前 5 行中找不到表头（应有 {wanted} 列）"])
     missing = [label for label in required if label not in labels]
     if missing:
         raise InputError([f"{path.name}：缺少列“{label}”" for label in missing])
@@ -132,10 +133,11 @@ def load_roster(path: str | Path) -> Roster:
         if not code:
             problems.append(f"{path.name} 第 {number} 行：单位编码为空")
             continue
-        if code in seen:
-            problems.append(f"{path.name} 第 {number} 行：单位编码 {code} 与第 {seen[code]} 行重复")
+        # Compared without case: on Windows and macOS "a01_…" and "A01_…" are the same file.
+        if code.casefold() in seen:
+            problems.append(f"{path.name} 第 {number} 行：单位编码 {code} 与第 {seen[code.casefold()]} 行重复")
             continue
-        seen[code] = number
+        seen[code.casefold()] = number
         if not name:
             problems.append(f"{path.name} 第 {number} 行：单位名称为空")
             continue

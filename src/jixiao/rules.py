@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -180,49 +181,77 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
     frames = {}
     for sheet in (spec.projects, spec.indicators):
         records = []
+        labels = sheet.labels
         for i, sub in enumerate(subs):
             table: Table | None = sub.projects if sheet.key == "projects" else sub.indicators
             if table is None:
                 continue
-            date1904 = sub.date1904
+            formulas = {cell: text for (name, cell), text in sub.formulas.items() if name == table.sheet}
             for r, values in table.rows:
                 record = {"_sub": i, "_row": r}
                 for f, raw in zip(sheet.fields, values):
-                    if f.name not in table.columns:
-                        record[f.name] = None
-                        continue
-                    cell = table.cell(r, f.name)
-                    formula = sub.formulas.get((table.sheet, cell)) if sub.formulas else None
-                    if raw is None and formula is None:
-                        record[f.name] = None
-                        continue
-                    if formula is not None:
+                    if formulas and f.name in table.columns and table.cell(r, f.name) in formulas:
+                        cell = table.cell(r, f.name)
                         out[i].append(finding("P-08", file=sub.file, sheet=table.sheet, cell=cell, field=f.name,
-                                              formula=formula[:60]))
+                                              formula=formulas[cell][:60]))
                         bad.add((sub.file, table.sheet, cell))
-                        record[f.name] = None
-                        continue
-                    if is_excel_error(raw):
+                        raw = None
+                    elif isinstance(raw, str) and raw[:1] == "#" and is_excel_error(raw):
+                        cell = table.cell(r, f.name)
                         out[i].append(finding("P-11", file=sub.file, sheet=table.sheet, cell=cell, field=f.name,
-                                              value=str(raw).strip()))
+                                              value=raw.strip()))
                         bad.add((sub.file, table.sheet, cell))
-                        record[f.name] = None
-                        continue
-                    record[f.name] = _typed(f, raw, sub, table.sheet, cell, date1904, out[i], bad)
+                        raw = None
+                    record[f.name] = None if raw is None else _typed(f, raw, sub, table, r, out[i], bad)
                 records.append(record)
-        columns = ["_sub", "_row", *sheet.labels]
+        columns = ["_sub", "_row", *labels]
         df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
         # Object columns with None for "missing": pandas would otherwise infer str/float dtypes with NaN.
         frames[sheet.key] = df.astype(object).where(df.notna(), None)
     ind = frames["indicators"]
     if len(ind):
-        ind["_iv"] = [parse_split(o, v, u) for o, v, u in zip(ind["运算符"], ind["指标值"], ind["计量单位"])]
+        ind["_iv"] = [_parse_split_cached(o, v, u) for o, v, u in zip(ind["运算符"], ind["指标值"], ind["计量单位"])]
     else:
         ind["_iv"] = pd.Series(dtype=object)
     return frames["projects"], ind, bad
 
 
-def _typed(f, raw, sub, sheet, cell, date1904, out, bad):
+def _records(df: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values (faster than DataFrame.to_dict, which boxes each value)."""
+    columns = list(df.columns)
+    return [dict(zip(columns, row)) for row in zip(*(df[c].tolist() for c in columns))]
+
+
+_label_key = lru_cache(maxsize=65536)(normalize_label)
+
+
+@lru_cache(maxsize=65536)
+def _parse_split_key(key) -> IndicatorValue:
+    (_, op), (_, value), (_, unit) = key
+    return parse_split(op, value, unit)
+
+
+def _parse_split_cached(op, value, unit) -> IndicatorValue:
+    """Indicator values repeat across rows and units (≥90, %, 及时): parse each distinct one once.
+    IndicatorValue is frozen, so sharing it is safe. bool stays apart from 1/0 (True == 1)."""
+    key = tuple((type(x).__name__, x) for x in (op, value, unit))
+    try:
+        return _parse_split_key(key)
+    except TypeError:
+        return parse_split(op, value, unit)
+
+
+_TRIM = " \t\r\n\u3000\u00a0\u200b\ufeff"
+
+
+def _typed(f, raw, sub, table, row, out, bad):
+    if f.type in TEXT_TYPES and isinstance(raw, str):
+        # Fast path: most text needs no cleaning at all.
+        if raw and raw[0] not in _TRIM and raw[-1] not in _TRIM and "\u00a0" not in raw:
+            return raw
+        return clean_text(raw)
+    sheet, cell = table.sheet, table.cell(row, f.name)
+    date1904 = sub.date1904
     if f.type == "date":
         try:
             return to_date(raw, date1904)[0]
@@ -333,8 +362,7 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
     sheet = spec.projects
     out = _schema_findings(df, subs, sheet, spec)
     seen: dict[tuple[int, str], int] = {}
-    for index in df.index:
-        rec = df.loc[index]
+    for rec in _records(df):
         sub = subs[int(rec["_sub"])]
         table = sub.projects
         row = int(rec["_row"])
@@ -345,7 +373,7 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
 
         name = rec["项目名称"]
         if name:
-            key = (int(rec["_sub"]), normalize_label(name))
+            key = (int(rec["_sub"]), _label_key(name))
             if key in seen:
                 at("项目名称", "P-02", name=name, other_row=seen[key] + 1)
             else:
@@ -364,7 +392,7 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
         goal = rec["年度总体目标"]
         if goal:
             stripped = HTML_TAG.sub("", goal).strip()
-            if len(stripped) < 10 or (name and normalize_label(stripped) in normalize_label(name)):
+            if len(stripped) < 10 or (name and _label_key(stripped) in _label_key(name)):
                 at("年度总体目标", "P-07")
         out.extend(_identity_findings(rec, sub, table, row, spec, year))
     return out
@@ -435,12 +463,11 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
     project_names: dict[int, dict[str, tuple[int, str]]] = {}
     for sub_i, row, name in zip(projects.get("_sub", []), projects.get("_row", []), projects.get("项目名称", [])):
         if name:
-            project_names.setdefault(int(sub_i), {}).setdefault(normalize_label(name), (int(row), name))
+            project_names.setdefault(int(sub_i), {}).setdefault(_label_key(name), (int(row), name))
     level1_of = {}
     per_project: dict[tuple[int, str], dict] = {}
     dup: dict[tuple[int, str, str], int] = {}
-    for index in df.index:
-        rec = df.loc[index]
+    for rec in _records(df):
         sub_i = int(rec["_sub"])
         sub = subs[sub_i]
         table = sub.indicators
@@ -453,7 +480,7 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
         project = rec["项目名称"]
         key = None
         if project:
-            pkey = normalize_label(project)
+            pkey = _label_key(project)
             if pkey not in project_names.get(sub_i, {}):
                 at("项目名称", "H-09", value=project)
             else:
@@ -486,7 +513,7 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             if problem:
                 at("三级指标", "H-04", value=name3, problem=problem)
             if key:
-                dkey = (*key, normalize_label(name3))
+                dkey = (*key, _label_key(name3))
                 if dkey in dup:
                     at("三级指标", "H-06", project=project, value=name3, other_row=dup[dkey] + 1)
                 else:
@@ -510,7 +537,7 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
 
 def _suggest(spec: FormSpec, level1: str, label: str) -> str:
     """H-03: the valid 二级 with the largest character overlap, or nothing."""
-    text = normalize_label(label)
+    text = _label_key(label)
     best, score = None, 0
     for name in spec.level2_names(level1):
         common = len(set(text) & set(name))
@@ -610,7 +637,7 @@ def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dic
     for sub_i, row, name, goal in zip(projects["_sub"], projects["_row"], projects["项目名称"], projects["年度总体目标"]):
         if not name:
             continue
-        key = (int(sub_i), normalize_label(name))
+        key = (int(sub_i), _label_key(name))
         if key in seen:
             continue
         seen.add(key)

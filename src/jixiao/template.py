@@ -19,9 +19,9 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from . import __version__
-from .fileio import atomic_folder
-from .roster import BudgetRow, Roster, Unit
-from .spec import FormSpec, SheetSpec, fingerprint, load_form, DEFAULT_FORM
+from .fileio import OutputError, atomic_folder
+from .roster import BudgetRow, InputError, Roster, Unit
+from .spec import FormSpec, SheetSpec, fingerprint, load_form, normalize_label, DEFAULT_FORM
 from .values import TEMPLATE_OPERATORS
 
 INSTRUCTIONS_SHEET = "填报说明"
@@ -31,6 +31,8 @@ GROUP_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2     # 0-based rows on the data s
 META_KEYS = ("form_id", "form_version", "年度", "主管部门", "单位编码", "单位名称",
              "截止日期", "生成时间", "生成工具", "prefill", "fingerprint")
 FONT = "宋体"
+CELL_MAX_CHARS = 32767                # Excel's limit for one cell; _meta prefill must fit in it
+VALIDATION_TEXT_MAX = 255             # Excel's limit for a data validation prompt or error message
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ def prefill_records(spec: FormSpec, budget) -> list[dict]:
                   for k, v in row.values.items() if k in frozen}
         records.append({"row": FIRST_DATA_ROW + i + 1, "values": values})
     return records
+
+
+def prefill_json(prefill: list[dict]) -> str:
+    """The `_meta` prefill value: compact JSON, which must fit in one cell (CELL_MAX_CHARS)."""
+    return json.dumps(list(prefill), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def template_fingerprint(spec: FormSpec, identity: dict, prefill: list[dict]) -> str:
@@ -117,6 +124,7 @@ class _Formats:
             "text": fmt(num_format="@", text_wrap=True, **grey),
         }
         self.code = fmt(num_format="@")
+        self.locked = fmt(locked=True)
 
 
 def write_template(spec: FormSpec, request: TemplateRequest, path: Path, password: str | None = None,
@@ -147,16 +155,21 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
             _write_content(wb, ws, sheet, content, formats)
 
     first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
-    wb.define_name("ProjectNames", f"='{spec.projects.name}'!$A${first}:$A${last}")
+    letter = xl_col_to_name(spec.projects.column("项目名称"))
+    wb.define_name("ProjectNames", f"='{spec.projects.name}'!${letter}${first}:${letter}${last}")
 
     meta_values = {**identity,
                    "截止日期": request.deadline.isoformat() if request.deadline else "",
                    "生成时间": dt.datetime.now().replace(microsecond=0).isoformat(),
                    "生成工具": f"jixiao {__version__}",
-                   "prefill": json.dumps(prefill, ensure_ascii=False, sort_keys=True),
+                   "prefill": prefill_json(prefill),
                    "fingerprint": template_fingerprint(spec, identity, prefill)}
     if content:
         meta_values.update({k: v for k, v in content.meta.items() if k in ("截止日期", "生成时间", "生成工具")})
+    if len(meta_values["prefill"]) > CELL_MAX_CHARS:
+        raise InputError([f"单位 {request.unit.code} {request.unit.name} 的预算预填内容过多"
+                          f"（{len(meta_values['prefill'])} 个字符，_meta 单元格最多 {CELL_MAX_CHARS} 个）："
+                          "请减少预填的项目或缩短项目名称"])
     for row, key in enumerate(META_KEYS):
         meta.write_string(row, 0, key)
         meta.write_string(row, 1, meta_values[key])
@@ -175,31 +188,36 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
 
 
 def _write_codes(wb, ws, spec: FormSpec, formats: _Formats) -> dict[str, str]:
-    """Code lists on the hidden sheet, one column each; returns list name → range formula."""
+    """Code lists on the hidden sheet, one column each; returns code list name → range formula.
+
+    The 运算符 and hierarchy columns are keyed apart from the code lists, so a code list that
+    happens to be called "一级指标" or like a 一级指标 cannot take another column's range."""
     names: dict[str, str] = {}
     sheet = f"'{CODES_SHEET}'"
-    columns: list[tuple[str, list[str]]] = [(k, list(v)) for k, v in spec.code_lists.items()]
-    columns.append(("运算符", list(TEMPLATE_OPERATORS)))
-    columns.append(("一级指标", list(spec.level1_names())))
-    for l1 in spec.hierarchy:
-        columns.append((l1.name, [l2.name for l2 in l1.level2]))
-    for col, (title, values) in enumerate(columns):
+    columns: list[tuple[object, str, list[str]]] = [(k, k, list(v)) for k, v in spec.code_lists.items()]
+    columns.append((("operators",), "运算符", list(TEMPLATE_OPERATORS)))
+    columns.append((("level1",), "一级指标", list(spec.level1_names())))
+    for i, l1 in enumerate(spec.hierarchy, start=1):
+        columns.append((("level2", i), l1.name, [l2.name for l2 in l1.level2]))
+    refs: dict[object, str] = {}
+    for col, (key, title, values) in enumerate(columns):
         ws.write_string(0, col, title, formats.bold)
         for row, value in enumerate(values, start=1):
             ws.write_string(row, col, value, formats.code)
         letter = xl_col_to_name(col)
-        ref = f"={sheet}!${letter}$2:${letter}${len(values) + 1}"
-        names[title] = ref
+        refs[key] = f"={sheet}!${letter}$2:${letter}${len(values) + 1}"
         ws.set_column(col, col, max(10, 2.2 * max(len(v) for v in [title, *values])))
+    names.update({k: refs[k] for k in spec.code_lists})
     # Cascade: ASCII names, plain in Excel, WPS and LibreOffice: Level1 and L2_1 … L2_n.
-    wb.define_name("Level1", names["一级指标"])
-    for i, l1 in enumerate(spec.hierarchy, start=1):
-        wb.define_name(f"L2_{i}", names[l1.name])
+    wb.define_name("Level1", refs[("level1",)])
+    for i, _ in enumerate(spec.hierarchy, start=1):
+        wb.define_name(f"L2_{i}", refs[("level2", i)])
     return names
 
 
 def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _Formats) -> None:
-    deadline = request.deadline.strftime("%Y年%-m月%-d日") if request.deadline else "（见通知）"
+    d = request.deadline
+    deadline = f"{d.year}年{d.month}月{d.day}日" if d else "（见通知）"
     p, i = spec.projects.name, spec.indicators.name
     lines = [
         (f"{request.year}年度项目绩效目标申报表 填报说明", formats.title),
@@ -238,12 +256,17 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
         header = formats.required_header if f.required else formats.header
         ws.write_string(HEADER_ROW, col, f.name, header)
         _validate(ws, sheet, spec, col, f, first, last, names)
+    grouped: set[int] = set()
     for group in sheet.groups:
         a, b = sheet.column(group.first), sheet.column(group.last)
+        grouped.update(range(a, b + 1))
         if a == b:
             ws.write_string(GROUP_ROW, a, group.label, formats.group)
         else:
             ws.merge_range(GROUP_ROW, a, GROUP_ROW, b, group.label, formats.group)
+    for col in range(len(sheet.fields)):
+        if col not in grouped:   # the column format unlocks every row it does not overrule
+            ws.write_blank(GROUP_ROW, col, None, formats.locked)
     ws.set_row(GROUP_ROW, 20)
     ws.set_row(HEADER_ROW, 32)
     ws.freeze_panes(FIRST_DATA_ROW, 1)
@@ -257,11 +280,12 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
 
 def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict) -> None:
     """One data validation per input column, with a Chinese prompt and a stop-style error."""
-    opts: dict = {"input_title": f.name[:32], "input_message": f.prompt[:255],
+    opts: dict = {"input_title": f.name[:32], "input_message": f.prompt[:VALIDATION_TEXT_MAX],
                   "error_title": "输入有误", "error_type": "stop", "ignore_blank": True}
-    level1_col = xl_col_to_name(sheet.column("一级指标")) if "一级指标" in sheet.labels else None
+    level1 = [i for i, other in enumerate(sheet.fields) if other.type == "level1"]
+    level1_col = xl_col_to_name(level1[0]) if level1 else None
     row1 = first + 1
-    if f.type in ("code", "unit"):
+    if f.type in ("code", "unit") and f.code_list:
         opts.update(validate="list", source=names[f.code_list],
                     error_message=f"请从下拉列表中选择{f.name}。")
         if f.type == "unit":  # a suggestion list: other units are allowed after a notice
@@ -288,6 +312,8 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
                     error_message=f"不能超过 {f.max_length} 个字。")
     else:
         opts.update(validate="any")
+    if "error_message" in opts:
+        opts["error_message"] = opts["error_message"][:VALIDATION_TEXT_MAX]
     if ws.data_validation(first, col, last, col, opts) != 0:
         raise RuntimeError(f"data validation rejected for {sheet.name}.{f.name}")
 
@@ -375,20 +401,63 @@ def lock_structure(path: Path, password: str | None = None) -> None:
 
 # --- the batch ----------------------------------------------------------------------------
 
+def check_budget(spec: FormSpec, roster: Roster, budget: dict[str, list[BudgetRow]]) -> dict[str, list[BudgetRow]]:
+    """What the template would freeze must be valid, or the unit could never return a clean file.
+
+    Code values are matched to their code list (spelling variants become the listed value);
+    every problem of every unit is reported together, before any file is written.
+    """
+    problems: list[str] = []
+    out: dict[str, list[BudgetRow]] = {}
+    fields = {f.name: f for f in spec.projects.fields if f.prefill}
+    for code, rows in budget.items():
+        unit = roster.get(code)
+        who = f"单位 {code}" + (f" {unit.name}" if unit else "")
+        if len(rows) > spec.projects.rows:
+            problems.append(f"{who} 的预算项目有 {len(rows)} 个，超过模板的 {spec.projects.rows} 行：请拆分或联系管理员")
+            continue
+        fixed = []
+        for row in rows:
+            values = dict(row.values)
+            name = values.get("项目名称", "")
+            for label, value in row.values.items():
+                f = fields.get(label)
+                if f is None or f.type == "amount" or not isinstance(value, str):
+                    continue
+                if f.type == "code" and f.code_list:
+                    allowed = spec.code_lists[f.code_list]
+                    match = {normalize_label(v): v for v in allowed}.get(normalize_label(value))
+                    if match is None:
+                        problems.append(f"{who} 项目“{name}”：{label}“{value}”不在代码表中"
+                                        f"（可选：{'、'.join(allowed)}）")
+                        continue
+                    values[label] = match
+                if f.max_length and len(value) > f.max_length:
+                    problems.append(f"{who} 项目“{name}”：{label}超过 {f.max_length} 个字")
+            fixed.append(BudgetRow(row.unit_code, values))
+        size = len(prefill_json(prefill_records(spec, fixed)))
+        if size > CELL_MAX_CHARS:
+            problems.append(f"{who} 的预算预填内容过多（{size} 个字符，模板的 _meta 单元格最多 {CELL_MAX_CHARS} 个）："
+                            "请减少预填的项目或缩短项目名称")
+        out[code] = fixed
+    if problems:
+        raise InputError(problems)
+    return out
+
+
 def write_templates(roster: Roster, department: str, year: int, out_dir: str | Path, *,
                     budget: dict[str, list[BudgetRow]] | None = None, deadline: dt.date | None = None,
                     password: str | None = None, form: str = DEFAULT_FORM, progress=None) -> list[Path]:
     """One template per roster unit, all or nothing: files appear in out_dir only when all are written."""
     spec = load_form(form)
-    budget = budget or {}
+    budget = check_budget(spec, roster, budget or {})
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} 是一个文件，不是文件夹：请用 -o 指定一个文件夹")
     written = []
     with atomic_folder(out_dir) as tmp:
         for unit in roster.units:
             rows = budget.get(unit.code, ())
-            if len(rows) > spec.projects.rows:
-                raise ValueError(f"单位 {unit.code} 的预算项目有 {len(rows)} 个，超过模板的 "
-                                 f"{spec.projects.rows} 行")
             request = TemplateRequest(unit, department, year, deadline, tuple(prefill_records(spec, rows)))
             name = template_filename(unit, year)
             write_template(spec, request, tmp / name, password)

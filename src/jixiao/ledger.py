@@ -1,0 +1,621 @@
+"""The submissions ledger: every workbook ever seen in a collection folder, its hash, unit and verdict.
+
+One SQLite file per collection folder, ``INBOX/.jixiao/ledger.sqlite`` (``collect_paths`` skips
+anything under ``.jixiao``, so the ledger is never mistaken for a return). It is created on first
+use, its schema is versioned (``PRAGMA user_version`` plus a ``migrations`` table), it runs in WAL
+mode with a busy timeout, and every scan writes in one ``BEGIN IMMEDIATE`` transaction: a scan that
+is killed half-way leaves the ledger exactly as the previous scan left it, and two scans of the
+same folder at once serialise their commits on the UNIQUE keys instead of duplicating rows.
+
+What is recorded
+  files   one row per (path relative to the inbox, sha256) ever seen, never deleted. A file that
+          disappears from the folder (or is overwritten with new content under the same name)
+          keeps its row, with ``missing_since`` set; it is cleared again if the same bytes come back.
+  checks  the verdict of one file under one check context (form spec, rules, roster, department,
+          year): 通过 / 有错误 / 无法读取, error and warning counts, project and indicator counts,
+          the findings as ``check --json`` writes them. A rescan with the same context reads and
+          checks nothing it has already checked; a different roster or year re-checks once.
+
+Receipt time
+  The receipt time of a file is its modification time when the ledger first saw it (path and
+  content). Units send their workbooks by e-mail and the department saves the attachments into
+  the folder, so the mtime is when the file arrived in the folder, and it does not depend on when
+  somebody happens to run a scan. Caveat: tools that preserve the original time (unpacking a zip
+  archive, ``cp -p``, some sync clients) give the time the unit saved the file instead. The time a
+  scan first recorded the file is kept too (``first_seen``).
+
+Which file counts
+  A file counts for the unit named in its ``_meta`` (单位编码), whatever its file name says.
+  The latest file of a unit is the one with the latest receipt time among the files still in the
+  folder, ties broken by the path (the lexically last path wins); every other file of the unit is
+  superseded and stays in the history.
+
+Limitation: SQLite's WAL mode needs shared memory, which network file systems (SMB/NFS shares)
+do not provide reliably; keep the collection folder on a local disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import __version__
+from .check import UsageError, check_read, collect_paths, read_all
+from .findings import ERROR
+from .roster import Roster
+from .rules import Context
+from .spec import DEFAULT_FORM, FormSpec, load_form
+
+LEDGER_DIR = ".jixiao"
+LEDGER_NAME = "ledger.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+VERDICTS = ("通过", "有错误", "无法读取")
+_HASH_CHUNK = 1 << 20
+
+# Each migration: (version, description, statements). Append only; never edit a released one.
+MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
+    (1, "files, checks, contexts", (
+        """CREATE TABLE migrations (
+               version     INTEGER PRIMARY KEY,
+               applied     TEXT NOT NULL,
+               description TEXT NOT NULL)""",
+        """CREATE TABLE files (
+               id            INTEGER PRIMARY KEY,
+               path          TEXT NOT NULL,             -- relative to the inbox, '/'-separated
+               sha256        TEXT NOT NULL,
+               size          INTEGER NOT NULL,
+               mtime_ns      INTEGER NOT NULL,          -- file mtime when first seen = receipt time
+               received      TEXT NOT NULL,             -- the same, ISO 8601 local time
+               first_seen    TEXT NOT NULL,             -- when a scan first recorded it
+               readable      INTEGER NOT NULL,
+               unit_code     TEXT,                      -- from _meta; NULL when there is none
+               unit_name     TEXT,
+               department    TEXT,
+               year          TEXT,
+               form_id       TEXT,
+               form_version  TEXT,
+               missing_since TEXT,                      -- set when the file left the folder
+               UNIQUE (path, sha256))""",
+        "CREATE INDEX files_unit ON files (unit_code, mtime_ns, path)",
+        """CREATE TABLE contexts (
+               key         TEXT PRIMARY KEY,
+               first_used  TEXT NOT NULL,
+               description TEXT NOT NULL)""",
+        """CREATE TABLE checks (
+               id         INTEGER PRIMARY KEY,
+               file_id    INTEGER NOT NULL REFERENCES files (id),
+               context    TEXT NOT NULL REFERENCES contexts (key),
+               checked    TEXT NOT NULL,
+               verdict    TEXT NOT NULL CHECK (verdict IN ('通过', '有错误', '无法读取')),
+               errors     INTEGER NOT NULL,
+               warnings   INTEGER NOT NULL,
+               projects   INTEGER NOT NULL,
+               indicators INTEGER NOT NULL,
+               problem    TEXT NOT NULL,                -- first error message, '' when none
+               findings   TEXT NOT NULL,                -- JSON array, as `check --json` writes it
+               UNIQUE (file_id, context))""",
+    )),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class LedgerError(UsageError):
+    """The ledger cannot be opened or written; the message says what to do, in Chinese."""
+
+
+@dataclass
+class Entry:
+    """One file of the ledger (one path with one content) and its verdict."""
+    id: int
+    path: str                      # relative to the inbox, '/'-separated
+    full_path: Path
+    sha256: str
+    size: int
+    mtime_ns: int
+    received: dt.datetime          # receipt time: the file's mtime when first seen (local, aware)
+    first_seen: dt.datetime
+    readable: bool
+    unit_code: str | None
+    unit_name: str | None
+    department: str | None
+    year: str | None
+    form_id: str | None
+    form_version: str | None
+    missing_since: dt.datetime | None
+    verdict: str | None = None     # 通过 / 有错误 / 无法读取 (None only if never checked)
+    errors: int = 0
+    warnings: int = 0
+    projects: int = 0
+    indicators: int = 0
+    problem: str = ""              # the first error message
+    context: str | None = None     # the check context the verdict belongs to
+    current: bool = False          # the latest file of its unit still in the folder
+
+    @property
+    def missing(self) -> bool:
+        return self.missing_since is not None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def state(self) -> str:
+        if self.missing:
+            return "已不在文件夹"
+        if not self.unit_code:
+            return "无单位"
+        return "当前" if self.current else "已被替代"
+
+
+@dataclass
+class ScanResult:
+    inbox: Path
+    ledger: Path | None            # None when the ledger was kept in memory (folder not writable)
+    context: str                   # key of the check context the verdicts belong to
+    files: int = 0                 # workbooks found in the folder
+    checked: int = 0               # read and checked by this scan
+    cached: int = 0                # verdict taken from the ledger, file not read
+    new: list[Entry] = field(default_factory=list)       # (path, sha256) recorded for the first time
+    missing: list[Entry] = field(default_factory=list)   # newly found gone from the folder
+    returned: list[Entry] = field(default_factory=list)  # were missing, are back
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): could not be read
+
+
+@dataclass
+class Selection:
+    """What `merge` should read when it is given folders: see select_latest()."""
+    chosen: list[Path]                              # files to merge, in collect_paths order
+    superseded: list[tuple[Path, Path]]             # (older file, the file used instead)
+    used: dict[str, Entry] = field(default_factory=dict)   # unit code → the file used
+    notes: list[str] = field(default_factory=list)
+
+
+# --- the ledger file ---------------------------------------------------------------------------
+
+def ledger_path(inbox: str | Path) -> Path:
+    return Path(inbox) / LEDGER_DIR / LEDGER_NAME
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone().replace(microsecond=0)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _from_ns(ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ns / 1e9).astimezone().replace(microsecond=0)
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+class Ledger:
+    """An open ledger: a connection in autocommit mode; writes go through transaction()."""
+
+    def __init__(self, inbox: Path, conn: sqlite3.Connection, path: Path | None):
+        self.inbox = inbox
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, inbox: str | Path) -> "Ledger":
+        inbox = _inbox(inbox)
+        db = ledger_path(inbox)
+        try:
+            db.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(f"无法在 {inbox} 中建立报送台账（{exc.strerror or type(exc).__name__}）："
+                              "请确认对该文件夹有写入权限") from None
+        return cls(inbox, _connect(str(db), db), db)
+
+    @classmethod
+    def memory(cls, inbox: str | Path) -> "Ledger":
+        """A ledger that lives only as long as this object (for folders that cannot be written)."""
+        return cls(_inbox(inbox), _connect(":memory:", None), None)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE … COMMIT: takes the write lock up front (waiting up to the busy timeout)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"报送台账 {self.path} 正被另一个程序长时间占用（{exc}）：请稍后重试") from None
+        try:
+            yield self.conn
+        except BaseException:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- reading --------------------------------------------------------------------------------
+    def entries(self, where: str = "", params: tuple = (), context: str | None = None) -> list[Entry]:
+        """Files with their verdict: the check under `context` when there is one, else the newest."""
+        sql = f"""
+            SELECT f.*, c.verdict, c.errors, c.warnings, c.projects, c.indicators, c.problem,
+                   c.context
+            FROM files f
+            LEFT JOIN checks c ON c.id = (
+                SELECT c2.id FROM checks c2 WHERE c2.file_id = f.id
+                ORDER BY (c2.context IS ?) DESC, c2.id DESC LIMIT 1)
+            {('WHERE ' + where) if where else ''}
+            ORDER BY f.mtime_ns, f.path"""
+        rows = self.conn.execute(sql, (context, *params)).fetchall()
+        entries = [self._entry(r) for r in rows]
+        _mark_current(entries)
+        return entries
+
+    def _entry(self, r: sqlite3.Row) -> Entry:
+        return Entry(
+            id=r["id"], path=r["path"], full_path=self.inbox / Path(*r["path"].split("/")),
+            sha256=r["sha256"], size=r["size"], mtime_ns=r["mtime_ns"], received=_parse(r["received"]),
+            first_seen=_parse(r["first_seen"]), readable=bool(r["readable"]), unit_code=r["unit_code"],
+            unit_name=r["unit_name"], department=r["department"], year=r["year"], form_id=r["form_id"],
+            form_version=r["form_version"], missing_since=_parse(r["missing_since"]),
+            verdict=r["verdict"], errors=r["errors"] or 0, warnings=r["warnings"] or 0,
+            projects=r["projects"] or 0, indicators=r["indicators"] or 0, problem=r["problem"] or "",
+            context=r["context"])
+
+    def findings(self, file_id: int, context: str | None = None) -> list[dict]:
+        row = self.conn.execute(
+            "SELECT findings FROM checks WHERE file_id = ? ORDER BY (context IS ?) DESC, id DESC LIMIT 1",
+            (file_id, context)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def latest_per_unit(self, context: str | None = None) -> dict[str, Entry]:
+        return {e.unit_code: e for e in self.entries(context=context) if e.current}
+
+    def history(self, unit_code: str, context: str | None = None) -> list[Entry]:
+        return self.entries("f.unit_code = ?", (unit_code,), context)
+
+
+def _inbox(inbox: str | Path) -> Path:
+    inbox = Path(inbox)
+    if not inbox.exists():
+        raise UsageError(f"{inbox}：文件夹不存在")
+    if not inbox.is_dir():
+        raise UsageError(f"{inbox}：不是文件夹（报送台账按收件文件夹记录）")
+    return inbox
+
+
+def _connect(target: str, db: Path | None) -> sqlite3.Connection:
+    where = db or "内存"
+    try:
+        conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"无法打开报送台账 {where}（{exc}）：请确认对该文件夹有写入权限") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, where)
+    except LedgerError:
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise LedgerError(f"报送台账 {where} 已损坏（{exc}）：请把它改名备份后重新运行，"
+                              "jixiao 会重新读取文件夹中的全部文件") from None
+        raise LedgerError(f"无法使用报送台账 {where}（{exc}）：请确认对该文件夹有写入权限，"
+                          "且没有其他程序锁住它") from None
+    return conn
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _migrate(conn: sqlite3.Connection, where) -> None:
+    """Bring the schema to SCHEMA_VERSION, in one transaction; safe when two processes race."""
+    version = _user_version(conn)
+    if version > SCHEMA_VERSION:
+        raise LedgerError(f"报送台账 {where} 由更新版本的 jixiao 建立（台账版本 {version}，"
+                          f"本程序支持 {SCHEMA_VERSION}）：请升级 jixiao")
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _user_version(conn)       # another process may have migrated while we waited
+        for number, description, statements in MIGRATIONS:
+            if number <= version:
+                continue
+            for sql in statements:
+                conn.execute(sql)
+            conn.execute("INSERT INTO migrations (version, applied, description) VALUES (?, ?, ?)",
+                         (number, _iso(_now()), description))
+            conn.execute(f"PRAGMA user_version = {int(number)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        raise
+
+
+def _mark_current(entries: list[Entry]) -> None:
+    """The latest file of each unit still in the folder: latest receipt time, then last path."""
+    best: dict[str, Entry] = {}
+    for e in entries:
+        e.current = False
+        if e.missing or not e.unit_code:
+            continue
+        other = best.get(e.unit_code)
+        if other is None or (e.mtime_ns, e.path) > (other.mtime_ns, other.path):
+            best[e.unit_code] = e
+    for e in best.values():
+        e.current = True
+
+
+# --- the check context ---------------------------------------------------------------------------
+
+# The modules whose code decides a verdict; their source is part of the context key, so that a
+# changed rule re-checks cached files instead of trusting an outdated verdict.
+_RULE_MODULES = ("cells", "check", "findings", "reader", "rules", "spec", "template", "values")
+
+
+@lru_cache(maxsize=1)
+def _rules_fingerprint() -> str:
+    import importlib
+
+    h = hashlib.sha256(__version__.encode())
+    for name in _RULE_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        try:
+            h.update(Path(module.__file__).read_bytes())
+        except (OSError, TypeError):
+            h.update(name.encode())
+    return h.hexdigest()
+
+
+def context_of(spec: FormSpec, roster: Roster | None, department: str | None,
+               year: int | None) -> tuple[str, dict]:
+    """(key, description) of what a verdict depends on besides the file itself."""
+    roster_basis = None
+    if roster is not None:
+        units = sorted((u.code, u.name) for u in roster.units)
+        roster_basis = {"source": roster.source, "units": len(units),
+                        "sha256": hashlib.sha256(json.dumps(units, ensure_ascii=False).encode()).hexdigest()}
+    description = {
+        "jixiao": __version__,
+        "rules": _rules_fingerprint(),
+        "form": [spec.id, spec.version],
+        "spec": hashlib.sha256(repr(spec).encode()).hexdigest(),
+        "roster": roster_basis,
+        "department": department,
+        "year": year,
+    }
+    key = hashlib.sha256(json.dumps(description, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return key[:32], description
+
+
+# --- scanning ------------------------------------------------------------------------------------
+
+@dataclass
+class _OnDisk:
+    path: Path
+    rel: str
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+def _hash(path: Path) -> tuple[str, int, int]:
+    mtime_ns = path.stat().st_mtime_ns
+    h, size = hashlib.sha256(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size, mtime_ns
+
+
+def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | None = None,
+         year: int | None = None, form: str = DEFAULT_FORM, progress=None,
+         workers: int | None = None) -> ScanResult:
+    """Record every workbook of the folder in its ledger; read and check only files (path and
+    content) the ledger has not checked under the same roster/department/year/form yet.
+
+    progress(path) is called once per workbook found: at once for those answered from the ledger,
+    then as the others are read (jixiao.check.read_all, in worker processes when there are many).
+    The rules are exactly those of `check` (jixiao.check.check_read).
+    """
+    with Ledger.open(inbox) as ledger:
+        return scan_into(ledger, roster=roster, department=department, year=year, form=form,
+                         progress=progress, workers=workers)
+
+
+def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str | None = None,
+              year: int | None = None, form: str = DEFAULT_FORM, progress=None,
+              workers: int | None = None) -> ScanResult:
+    """scan() on an open ledger (an on-disk one, or Ledger.memory())."""
+    inbox, conn = ledger.inbox, ledger.conn
+    spec = load_form(form)
+    context, description = context_of(spec, roster, department, year)
+    result = ScanResult(inbox=inbox, ledger=ledger.path, context=context)
+
+    on_disk: list[_OnDisk] = []
+    for path in collect_paths([inbox]):
+        rel = path.relative_to(inbox).as_posix()
+        try:
+            sha, size, mtime_ns = _hash(path)
+        except OSError as exc:
+            result.skipped.append((rel, f"无法读取文件（{exc.strerror or type(exc).__name__}）"))
+            continue
+        on_disk.append(_OnDisk(path, rel, sha, size, mtime_ns))
+    result.files = len(on_disk) + len(result.skipped)
+
+    known = {(r[0], r[1]): bool(r[2]) for r in conn.execute(
+        "SELECT f.path, f.sha256, EXISTS (SELECT 1 FROM checks c WHERE c.file_id = f.id AND c.context = ?) "
+        "FROM files f", (context,))}
+    to_check = [d for d in on_disk if not known.get((d.rel, d.sha256))]
+    result.cached = len(on_disk) - len(to_check)
+    if progress:
+        for d in on_disk:
+            if known.get((d.rel, d.sha256)):
+                progress(d.path)
+
+    reports = []
+    if to_check:
+        subs = read_all([d.path for d in to_check], form, progress, workers)
+        reports = check_read(subs, spec, Context(roster, department, year))
+    result.checked = len(reports)
+
+    now = _iso(_now())
+    new_ids: list[int] = []
+    present = {(d.rel, d.sha256) for d in on_disk}
+    with ledger.transaction():
+        conn.execute("INSERT OR IGNORE INTO contexts (key, first_used, description) VALUES (?, ?, ?)",
+                     (context, now, json.dumps(description, ensure_ascii=False, sort_keys=True)))
+        for d, report in zip(to_check, reports):
+            file_id, inserted = _record(conn, d, report, context, now)
+            present.add((d.rel, _checked_sha(d, report)))
+            if inserted:
+                new_ids.append(file_id)
+        unreadable_now = {rel for rel, _ in result.skipped}
+        gone, back = [], []
+        for file_id, path, sha, missing_since in conn.execute(
+                "SELECT id, path, sha256, missing_since FROM files").fetchall():
+            here = (path, sha) in present
+            if here and missing_since:
+                back.append(file_id)
+            elif not here and not missing_since and path not in unreadable_now:
+                gone.append(file_id)
+        conn.executemany("UPDATE files SET missing_since = ? WHERE id = ?", [(now, i) for i in gone])
+        conn.executemany("UPDATE files SET missing_since = NULL WHERE id = ?", [(i,) for i in back])
+
+    if new_ids or gone or back:
+        by_id = {e.id: e for e in ledger.entries(context=context)}
+        result.new = [by_id[i] for i in new_ids]
+        result.missing = [by_id[i] for i in gone]
+        result.returned = [by_id[i] for i in back]
+    return result
+
+
+def _checked_sha(d: _OnDisk, report) -> str:
+    """The hash of the bytes that were checked (the file may have changed since it was hashed)."""
+    return report.submission.sha256 or d.sha256
+
+
+def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str) -> tuple[int, bool]:
+    """Insert the file (if new) and its verdict under `context` (if new). → (file id, file inserted)."""
+    sub = report.submission
+    sha = _checked_sha(d, report)
+    size = sub.size if sha != d.sha256 and sub.size else d.size
+    meta = sub.meta or {}
+
+    def m(key):
+        value = (meta.get(key) or "").strip()
+        return value or None
+
+    cur = conn.execute(
+        """INSERT OR IGNORE INTO files (path, sha256, size, mtime_ns, received, first_seen, readable,
+               unit_code, unit_name, department, year, form_id, form_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (d.rel, sha, size, d.mtime_ns, _iso(_from_ns(d.mtime_ns)), now, int(sub.readable),
+         m("单位编码"), m("单位名称"), m("主管部门"), m("年度"), m("form_id"), m("form_version")))
+    inserted = cur.rowcount == 1
+    file_id = conn.execute("SELECT id FROM files WHERE path = ? AND sha256 = ?", (d.rel, sha)).fetchone()[0]
+    findings = [dict(f.to_dict(), file=d.rel) for f in report.findings]
+    first_error = next((f.message for f in report.findings if f.severity == ERROR), "")
+    projects = len(sub.projects.rows) if sub.projects is not None else 0
+    indicators = len(sub.indicators.rows) if sub.indicators is not None else 0
+    conn.execute(
+        """INSERT OR IGNORE INTO checks (file_id, context, checked, verdict, errors, warnings, projects,
+               indicators, problem, findings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (file_id, context, now, report.verdict, report.errors, report.warnings, projects, indicators,
+         first_error, json.dumps(findings, ensure_ascii=False)))
+    return file_id, inserted
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+def latest_per_unit(inbox: str | Path, *, context: str | None = None) -> dict[str, Entry]:
+    """Unit code → its latest file still in the folder (latest receipt time, ties by path).
+
+    The verdict is the one checked under `context` (ScanResult.context) when given, else the
+    newest verdict of that file. Files without a unit code (unreadable, no _meta) are not included.
+    """
+    with Ledger.open(inbox) as ledger:
+        return ledger.latest_per_unit(context)
+
+
+def history(inbox: str | Path, unit_code: str, *, context: str | None = None) -> list[Entry]:
+    """Every file ever recorded for a unit, oldest receipt first; `current` marks the one that counts."""
+    with Ledger.open(inbox) as ledger:
+        return ledger.history(unit_code, context)
+
+
+# --- merge: the latest file per unit -------------------------------------------------------------
+
+def select_latest(paths, *, roster: Roster | None = None, department: str | None = None,
+                  year: int | None = None, form: str = DEFAULT_FORM, progress=None,
+                  workers: int | None = None) -> Selection:
+    """Choose what `merge` reads: for every folder among `paths`, only the latest file of each
+    unit (by receipt time, over all folders given); files given by name are always kept, as are
+    files that name no unit (unreadable, no _meta), so that merge reports them as before.
+
+    Each folder is scanned into its ledger first (so its verdicts are cached for `status` too);
+    a folder that cannot be written is scanned into a throw-away in-memory ledger instead.
+    """
+    collected = collect_paths(paths)
+    folders = [Path(p) for p in paths if Path(p).is_dir()]
+    selection = Selection(chosen=[], superseded=[])
+    candidates: dict[Path, Entry] = {}        # resolved path → entry, files inside the folders
+    for folder in folders:
+        try:
+            ledger = Ledger.open(folder)
+        except LedgerError as exc:
+            selection.notes.append(f"{exc}；本次改用临时台账，报送记录不会保存")
+            ledger = Ledger.memory(folder)
+        with ledger:
+            scan_result = scan_into(ledger, roster=roster, department=department, year=year, form=form,
+                                    progress=progress, workers=workers)
+            for e in ledger.entries(context=scan_result.context):
+                if not e.missing:
+                    candidates.setdefault(e.full_path.resolve(), e)
+    explicit = {p.resolve() for p in map(Path, paths) if not p.is_dir()}
+    best: dict[str, Entry] = {}
+    for key, e in candidates.items():
+        if key in explicit or not e.unit_code:
+            continue
+        other = best.get(e.unit_code)
+        if other is None or (e.mtime_ns, e.path) > (other.mtime_ns, other.path):
+            best[e.unit_code] = e
+    winners = {e.full_path.resolve(): e for e in best.values()}
+    by_resolved = {p.resolve(): p for p in collected}
+    for p in collected:
+        key = p.resolve()
+        e = candidates.get(key)
+        if key in explicit or e is None or not e.unit_code or key in winners:
+            selection.chosen.append(p)
+        else:
+            used = best[e.unit_code].full_path.resolve()
+            selection.superseded.append((p, by_resolved.get(used, best[e.unit_code].full_path)))
+    selection.used = {code: e for code, e in best.items()}
+    return selection

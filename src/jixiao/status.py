@@ -1,0 +1,365 @@
+"""`status`: who has returned a valid workbook, an invalid one, or none — from the ledger.
+
+collection_status() scans the collection folder into its ledger (jixiao.ledger: only new files
+are read and checked, with the same rules as `check`), then reports one row per roster unit with
+the unit's latest file, plus the files in the folder that belong to no roster unit. The report
+goes to the terminal (cli), to JSON (status_json) and to a printable 催报 sheet
+(write_status_xlsx) with the contacts of the units that still owe a valid file at the top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .fileio import atomic_path
+from .ledger import Entry, Ledger, LedgerError, ScanResult, scan_into
+from .roster import Roster, Unit
+from .spec import DEFAULT_FORM
+
+STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
+STATUS_ORDER = {STATUS_MISSING: 0, STATUS_BAD: 1, STATUS_OK: 2}     # who owes a file first
+REMINDER_SHEET = "催报"
+OTHERS_SHEET = "名单外文件"
+
+
+@dataclass
+class UnitRow:
+    """One roster unit: its status and the file that decides it."""
+    unit: Unit
+    status: str                                   # 通过 / 有错误 / 未报送
+    entry: Entry | None = None                    # the unit's latest file in the folder
+    superseded: list[Entry] = field(default_factory=list)   # its older files still in the folder
+
+    @property
+    def owes(self) -> bool:
+        return self.status != STATUS_OK
+
+    @property
+    def file(self) -> str:
+        return self.entry.path if self.entry else ""
+
+    @property
+    def received(self) -> dt.datetime | None:
+        return self.entry.received if self.entry else None
+
+    @property
+    def errors(self) -> int:
+        return self.entry.errors if self.entry else 0
+
+    @property
+    def warnings(self) -> int:
+        return self.entry.warnings if self.entry else 0
+
+    @property
+    def projects(self) -> int:
+        return self.entry.projects if self.entry else 0
+
+    @property
+    def indicators(self) -> int:
+        return self.entry.indicators if self.entry else 0
+
+    @property
+    def action(self) -> str:
+        """What the unit has to do, in one line for the 催报 sheet."""
+        if self.status == STATUS_MISSING:
+            return "尚未报送：请使用下发的模板填报后报送"
+        if self.status == STATUS_BAD:
+            e = self.entry
+            more = f"（共 {e.errors} 个错误）" if e.errors > 1 else ""
+            return f"请修改后重新报送：{e.problem or '文件无法读取'}{more}"
+        if self.projects == 0:
+            return "已通过，但没有填写任何项目：请确认"
+        return ""
+
+
+@dataclass
+class OtherFile:
+    """A file in the folder that counts for no roster unit."""
+    path: str
+    reason: str
+    received: dt.datetime | None = None
+    verdict: str = ""
+    unit_code: str = ""
+    unit_name: str = ""
+
+
+@dataclass
+class StatusReport:
+    inbox: Path
+    generated: dt.datetime
+    department: str | None
+    year: int | None
+    rows: list[UnitRow]                           # roster order
+    others: list[OtherFile]
+    scan: ScanResult
+    roster: Roster | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def owing(self) -> list[UnitRow]:
+        return [r for r in self.rows if r.owes]
+
+    def reminder_order(self) -> list[UnitRow]:
+        """未报送 first, then 有错误, then 通过; roster order within each."""
+        return sorted(self.rows, key=lambda r: STATUS_ORDER[r.status])      # stable
+
+    @property
+    def title(self) -> str:
+        prefix = f"{self.department or ''}{f'{self.year}年度' if self.year else ''}"
+        return f"{prefix}项目绩效目标报送情况"
+
+    def summary_line(self) -> str:
+        line = (f"应报 {len(self.rows)} 家：通过 {self.count(STATUS_OK)}，有错误 {self.count(STATUS_BAD)}，"
+                f"未报送 {self.count(STATUS_MISSING)}")
+        if self.others:
+            line += f"；名单外文件 {len(self.others)} 份"
+        return line
+
+
+def collection_status(inbox: str | Path, roster: Roster, *, department: str | None = None,
+                      year: int | None = None, form: str = DEFAULT_FORM, progress=None,
+                      workers: int | None = None) -> StatusReport:
+    """Scan the folder into its ledger and report every roster unit's latest file.
+
+    A unit is 通过 when its latest file (by receipt time) passes `check` with this roster (and
+    department/year when given), 有错误 when it does not (or cannot be read), 未报送 when the
+    folder holds no file whose _meta names it. When the folder cannot be written, the ledger is
+    kept in memory for this call and a note says so.
+    """
+    notes = []
+    try:
+        ledger = Ledger.open(inbox)
+    except LedgerError as exc:
+        if not Path(inbox).is_dir():
+            raise
+        notes.append(f"{exc}；本次改用临时台账，报送记录不会保存")
+        ledger = Ledger.memory(inbox)
+    with ledger:
+        scan = scan_into(ledger, roster=roster, department=department, year=year, form=form,
+                         progress=progress, workers=workers)
+        entries = [e for e in ledger.entries(context=scan.context) if not e.missing]
+    latest = {e.unit_code: e for e in entries if e.current}
+    older: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.unit_code and not e.current:
+            older.setdefault(e.unit_code, []).append(e)
+
+    rows = []
+    for unit in roster.units:
+        e = latest.get(unit.code)
+        status = STATUS_MISSING if e is None else STATUS_OK if e.verdict == "通过" else STATUS_BAD
+        rows.append(UnitRow(unit, status, e, sorted(older.get(unit.code, []), key=lambda x: x.path)))
+
+    others = []
+    for e in entries:
+        if e.unit_code and roster.get(e.unit_code) is not None:
+            continue
+        others.append(OtherFile(e.path, _reason(e), e.received, e.verdict or "", e.unit_code or "",
+                                e.unit_name or ""))
+    for path, reason in scan.skipped:
+        others.append(OtherFile(path, reason, verdict="无法读取"))
+    others.sort(key=lambda o: o.path)
+
+    return StatusReport(Path(inbox), dt.datetime.now().astimezone().replace(microsecond=0),
+                        department or _most_common(e.department for e in latest.values()),
+                        year or _year(_most_common(e.year for e in latest.values())),
+                        rows, others, scan, roster, notes)
+
+
+def _reason(e: Entry) -> str:
+    if e.unit_code:
+        return f"模板单位“{e.unit_code} {e.unit_name or ''}”不在报送名单中"
+    if not e.readable:
+        return f"无法读取：{e.problem}" if e.problem else "无法读取"
+    return e.problem or "找不到模板标识（_meta）：不是本系统下发的模板"
+
+
+def _most_common(values) -> str | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _year(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+def _time(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# --- JSON -------------------------------------------------------------------------------------------
+
+def status_json(report: StatusReport) -> str:
+    """The `status --json` document: one object with the summary, the units and the other files."""
+    doc = {
+        "inbox": str(report.inbox),
+        "generated": report.generated.isoformat(timespec="seconds"),
+        "department": report.department,
+        "year": report.year,
+        "summary": {"units": len(report.rows), "ok": report.count(STATUS_OK), "invalid": report.count(STATUS_BAD),
+                    "missing": report.count(STATUS_MISSING), "other_files": len(report.others)},
+        "units": [{
+            "unit_code": r.unit.code,
+            "unit_name": r.unit.name,
+            "contact": r.unit.contact,
+            "phone": r.unit.phone,
+            "status": r.status,
+            "file": r.file or None,
+            "received": r.received.isoformat(timespec="seconds") if r.received else None,
+            "verdict": r.entry.verdict if r.entry else None,
+            "errors": r.errors,
+            "warnings": r.warnings,
+            "projects": r.projects,
+            "indicators": r.indicators,
+            "problem": (r.entry.problem or None) if r.entry else None,
+            "superseded": [e.path for e in r.superseded],
+        } for r in report.rows],
+        "other_files": [{
+            "file": o.path,
+            "received": o.received.isoformat(timespec="seconds") if o.received else None,
+            "verdict": o.verdict or None,
+            "unit_code": o.unit_code or None,
+            "unit_name": o.unit_name or None,
+            "reason": o.reason,
+        } for o in report.others],
+        "notes": report.notes,
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+# --- the 催报 workbook ------------------------------------------------------------------------------
+
+REMINDER_COLUMNS = (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 15),
+                    ("状态", 9), ("需要处理", 46), ("最新文件", 36), ("接收时间", 16), ("错误数", 7),
+                    ("提示数", 7), ("项目数", 7), ("指标数", 7))
+OTHER_COLUMNS = (("序号", 6), ("文件", 44), ("接收时间", 16), ("模板单位", 28), ("结果", 10), ("原因", 60))
+FONT = "宋体"
+
+
+def write_status_xlsx(report: StatusReport, path: str | Path, roster: Roster | None = None) -> Path:
+    """Write the 催报 sheet (and 名单外文件 when there are such files), atomically.
+
+    Contacts come from `roster` (default: the report's roster). Units that still owe a valid file
+    come first. Printable: A4 landscape, fitted to the page width, title and header on every page.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    roster = roster or report.roster
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        st = _styles(wb)
+        _write_reminder(wb.add_worksheet(REMINDER_SHEET), report, roster, st)
+        if report.others:
+            _write_others(wb.add_worksheet(OTHERS_SHEET), report, st)
+        wb.close()
+    return path
+
+
+def _styles(wb) -> dict:
+    base = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
+
+    def f(**kw):
+        return wb.add_format({**base, **kw})
+
+    return {
+        "title": f(bold=True, font_size=16, align="center"),
+        "subtitle": f(align="left", font_size=10),
+        "header": f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7"),
+        "text": f(border=1, text_wrap=True),
+        "center": f(border=1, align="center", text_wrap=True),
+        "int": f(border=1, align="center", num_format="0"),
+        "time": f(border=1, align="center", num_format="yyyy-mm-dd hh:mm"),
+        STATUS_OK: f(border=1, align="center", font_color="#006100", bg_color="#C6EFCE"),
+        STATUS_BAD: f(border=1, align="center", bold=True, font_color="#9C0006", bg_color="#FFC7CE"),
+        STATUS_MISSING: f(border=1, align="center", bold=True, font_color="#9C5700", bg_color="#FFEB9C"),
+    }
+
+
+def _print_setup(ws, columns: int, header_row: int, last_row: int) -> None:
+    ws.freeze_panes(header_row + 1, 0)
+    ws.autofilter(header_row, 0, max(header_row + 1, last_row), columns - 1)
+    ws.set_landscape()
+    ws.set_paper(9)                       # A4
+    ws.fit_to_pages(1, 0)                 # one page wide, as many pages tall as needed
+    ws.center_horizontally()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(0, header_row)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def _title(ws, title: str, subtitle: str, columns: int, st: dict) -> None:
+    ws.merge_range(0, 0, 0, columns - 1, title, st["title"])
+    ws.set_row(0, 28)
+    ws.merge_range(1, 0, 1, columns - 1, subtitle, st["subtitle"])
+
+
+def _naive(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.replace(tzinfo=None) if moment else None
+
+
+def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -> None:
+    header_row = 2
+    subtitle = f"统计时间：{_time(report.generated)}　　{report.summary_line()}"
+    _title(ws, report.title + "（催报）", subtitle, len(REMINDER_COLUMNS), st)
+    for col, (label, width) in enumerate(REMINDER_COLUMNS):
+        ws.write_string(header_row, col, label, st["header"])
+        ws.set_column(col, col, width)
+    row = header_row
+    for n, r in enumerate(report.reminder_order(), start=1):
+        row += 1
+        unit = (roster.get(r.unit.code) if roster else None) or r.unit
+        ws.write_number(row, 0, n, st["int"])
+        ws.write_string(row, 1, unit.code, st["center"])
+        ws.write_string(row, 2, unit.name, st["text"])
+        ws.write_string(row, 3, unit.contact, st["center"])
+        ws.write_string(row, 4, unit.phone, st["center"])
+        ws.write_string(row, 5, r.status, st[r.status])
+        action = r.action
+        if r.superseded:
+            action = (action + "；" if action else "") + f"已用最新文件，另有 {len(r.superseded)} 份较早的文件"
+        ws.write_string(row, 6, action, st["text"])
+        ws.write_string(row, 7, r.file, st["text"])
+        if r.received:
+            ws.write_datetime(row, 8, _naive(r.received), st["time"])
+        else:
+            ws.write_blank(row, 8, None, st["time"])
+        if r.entry:
+            for col, value in ((9, r.errors), (10, r.warnings), (11, r.projects), (12, r.indicators)):
+                ws.write_number(row, col, value, st["int"])
+        else:
+            for col in range(9, 13):
+                ws.write_blank(row, col, None, st["int"])
+    _print_setup(ws, len(REMINDER_COLUMNS), header_row, row)
+
+
+def _write_others(ws, report: StatusReport, st: dict) -> None:
+    header_row = 2
+    subtitle = f"统计时间：{_time(report.generated)}　　以下文件不属于名单中的任何单位，未计入报送情况"
+    _title(ws, report.title + "：名单外的文件", subtitle, len(OTHER_COLUMNS), st)
+    for col, (label, width) in enumerate(OTHER_COLUMNS):
+        ws.write_string(header_row, col, label, st["header"])
+        ws.set_column(col, col, width)
+    row = header_row
+    for n, o in enumerate(report.others, start=1):
+        row += 1
+        ws.write_number(row, 0, n, st["int"])
+        ws.write_string(row, 1, o.path, st["text"])
+        if o.received:
+            ws.write_datetime(row, 2, _naive(o.received), st["time"])
+        else:
+            ws.write_blank(row, 2, None, st["time"])
+        ws.write_string(row, 3, f"{o.unit_code} {o.unit_name}".strip(), st["text"])
+        ws.write_string(row, 4, o.verdict, st["center"])
+        ws.write_string(row, 5, o.reason, st["text"])
+    _print_setup(ws, len(OTHER_COLUMNS), header_row, row)
