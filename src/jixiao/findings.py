@@ -94,6 +94,9 @@ rule("S-15", WARNING, "文件名与单位不符", "文件名未包含单位编�
 rule("S-16", WARNING, "隐藏的行或列有数据", "第 {what} 被隐藏但有数据：请取消隐藏并确认内容")
 rule("S-17", WARNING, "含宏的文件", "文件含有宏（VBA），系统只读取数据，不会运行宏；请另存为不含宏的 .xlsx")
 rule("S-18", WARNING, "合并单元格", "填报区中有合并单元格 {ref}：请取消合并，每行单独填写")
+rule("S-20", WARNING, "超出模板的列", "“{sheet_name}”第 {cols} 列之后还有内容（如 {ref}）：模板之外的内容没有读取，请删除")
+rule("S-21", WARNING, "外部链接", "文件含有指向其他文件的外部链接（{target}）：系统不会打开或更新链接，请把链接改为数值后报送")
+rule("S-22", WARNING, "列顺序被改动", "“{sheet_name}”的列与模板不同（{detail}）：已按表头读取；请使用下发的模板，不要移动、插入或删除列")
 
 # Cell content (P-)
 rule("P-01", ERROR, "必填项为空", "“{label}”不能为空：请填写")
@@ -113,9 +116,10 @@ rule("P-12", WARNING, "疑似错别字", "“{wrong}”疑似应为“{right}”
 rule("F-01", ERROR, "金额无效", "“{value}”不是有效金额：请填写不小于 0、最多两位小数的数字（单位：{unit}）")
 rule("F-02", ERROR, "年度资金不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：{hint}")
 rule("F-03", ERROR, "项目资金不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：请核对项目资金")
+rule("F-11", ERROR, "预算结构不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：请核对预算结构")
 rule("F-04", ERROR, "年度资金超过项目总额", "年度资金申请总额 {annual} 大于项目资金总额 {total}：一年的资金不能超过项目全部资金")
 rule("F-06", WARNING, "资金无年度归属", "单年度项目的项目资金总额 {total} 与年度资金申请总额 {annual} 不同（差 {diff}）且无上年结转：请核对")
-rule("F-10", WARNING, "金额量级可疑", "年度资金申请总额仅 {value} {unit}：是否把万元填成了{unit}？")
+rule("F-10", WARNING, "金额量级可疑", "金额 {value} {unit}{problem}：请确认金额单位是{unit}")
 rule("F-12", WARNING, "金额是文字", "金额“{value}”是文字格式，已按 {parsed} 读取：请填写为数字")
 
 # Hierarchy (H-)
@@ -125,6 +129,7 @@ rule("H-04", WARNING, "三级指标写法", "三级指标“{value}”{problem}�
 rule("H-05", WARNING, "指标归类可疑", "三级指标“{value}”{problem}")
 rule("H-06", WARNING, "三级指标重复", "项目“{project}”中三级指标“{value}”与第 {other_row} 行重复")
 rule("H-07", WARNING, "使用了别名", "“{value}”请改为规范名称“{canonical}”")
+rule("H-08", WARNING, "仍是填表说明", "三级指标“{value}”是表格自带的填表说明：请按要求设置具体的三级指标和指标值")
 rule("H-09", ERROR, "指标所属项目不存在", "“{value}”不是“项目信息”表中的项目：请从下拉列表中选择已填写的项目名称")
 
 # Completeness per project (C-)
@@ -152,6 +157,7 @@ rule("V-13", WARNING, "比率不是百分比", "三级指标“{name}”是比�
 rule("V-17", WARNING, "月份含义不明", "“{value}”含义不明：期限请写“12个月”，截止时间请写“{year}年12月底前”")
 rule("V-18", WARNING, "文字中含数字", "指标值“{value}”把数字写在文字里：请拆成运算符、数字和计量单位，或写明基数")
 rule("V-21", WARNING, "建议拆分填写", "指标值“{value}”写在了一个单元格里，已按 {op}{number}{unit} 读取：建议运算符、数值、计量单位分列填写")
+rule("V-20", WARNING, "指标描述未填写", "项目“{project}”有 {count}/{total} 条指标的{label}为空或照抄三级指标：请说明计算方法、统计口径或衡量方法")
 rule("V-22", WARNING, "定性指标带单位", "定性指标值“{value}”带有计量单位“{unit}”：定性指标请清空计量单位")
 
 

@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__
 from .check import UsageError, check_read, collect_paths, read_all
@@ -168,13 +169,23 @@ class ScanResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): could not be read
 
 
+class Superseded(NamedTuple):
+    path: Path                     # a file of the unit that is not merged
+    by: Path                       # the unit's latest file, merged instead
+    unit_code: str
+    received: dt.datetime
+
+
 @dataclass
 class Selection:
     """What `merge` should read when it is given folders: see select_latest()."""
     chosen: list[Path]                              # files to merge, in collect_paths order
-    superseded: list[tuple[Path, Path]]             # (older file, the file used instead)
+    superseded: list[Superseded]                    # older files left out, each with its replacement
     used: dict[str, Entry] = field(default_factory=dict)   # unit code → the file used
     notes: list[str] = field(default_factory=list)
+
+    def superseded_of(self, unit_code: str) -> list[Superseded]:
+        return [s for s in self.superseded if s.unit_code == unit_code]
 
 
 # --- the ledger file ---------------------------------------------------------------------------
@@ -615,7 +626,8 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
         if key in explicit or e is None or not e.unit_code or key in winners:
             selection.chosen.append(p)
         else:
-            used = best[e.unit_code].full_path.resolve()
-            selection.superseded.append((p, by_resolved.get(used, best[e.unit_code].full_path)))
+            used = best[e.unit_code].full_path
+            selection.superseded.append(Superseded(p, by_resolved.get(used.resolve(), used), e.unit_code,
+                                                   e.received))
     selection.used = {code: e for code, e in best.items()}
     return selection

@@ -137,17 +137,18 @@ def _check_prefill(sub: Submission, spec: FormSpec, prefill: list[dict]) -> list
     table = sub.projects
     by_row = {r + 1: values for r, values in table.rows}     # Excel row number → values
     labels = spec.projects.labels
-    name_col = labels.index("项目名称")
+    name_label = role(spec, "name")
+    name_col = labels.index(name_label)
     by_name = {normalize_label(v[name_col]): (r, v) for r, v in by_row.items() if v[name_col] is not None}
     out = []
     for record in prefill:
         expected = record.get("values", {})
         row, values = record.get("row"), by_row.get(record.get("row"))
-        name = expected.get("项目名称", "")
+        name = expected.get(name_label, "")
         if values is None or normalize_label(values[name_col]) != normalize_label(name):
             row, values = by_name.get(normalize_label(name), (row, None))
         if values is None:
-            out.append(finding("S-13", file=sub.file, sheet=table.sheet, cell=f"A{row}", field="项目名称",
+            out.append(finding("S-13", file=sub.file, sheet=table.sheet, cell=f"A{row}", field=name_label,
                                name=name, row=row))
             continue
         for label, want in expected.items():
@@ -362,6 +363,9 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
     sheet = spec.projects
     out = _schema_findings(df, subs, sheet, spec)
     seen: dict[tuple[int, str], int] = {}
+    name_label, goal_label = role(spec, "name"), role(spec, "goal")
+    start_label, end_label = role(spec, "start"), role(spec, "end")
+    text_labels = [label for label in (name_label, role(spec, "whole_goal"), goal_label) if label]
     for rec in _records(df):
         sub = subs[int(rec["_sub"])]
         table = sub.projects
@@ -371,29 +375,29 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
             out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, label)
                                if label in table.columns else a1(row, 0), field=label, **values))
 
-        name = rec["项目名称"]
+        name = rec.get(name_label)
         if name:
             key = (int(rec["_sub"]), _label_key(name))
             if key in seen:
-                at("项目名称", "P-02", name=name, other_row=seen[key] + 1)
+                at(name_label, "P-02", name=name, other_row=seen[key] + 1)
             else:
                 seen[key] = row
-            for wrong, right in TYPOS.items():
-                for label in ("项目名称", "项目总目标", "年度总体目标"):
-                    if rec[label] and wrong in rec[label]:
-                        at(label, "P-12", wrong=wrong, right=right)
-        start, end = rec["计划开始日期"], rec["计划完成日期"]
+        for wrong, right in TYPOS.items():
+            for label in text_labels:
+                if rec.get(label) and wrong in rec[label]:
+                    at(label, "P-12", wrong=wrong, right=right)
+        start, end = rec.get(start_label), rec.get(end_label)
         year = _form_year(sub, ctx)
         if start and end:
             if start > end:
-                at("计划完成日期", "P-05", start=start.isoformat(), end=end.isoformat())
+                at(end_label, "P-05", start=start.isoformat(), end=end.isoformat())
             elif year and not (start.year <= year <= end.year):
-                at("计划开始日期", "P-06", start=start.isoformat(), end=end.isoformat(), year=year)
-        goal = rec["年度总体目标"]
+                at(start_label, "P-06", start=start.isoformat(), end=end.isoformat(), year=year)
+        goal = rec.get(goal_label)
         if goal:
             stripped = HTML_TAG.sub("", goal).strip()
             if len(stripped) < 10 or (name and _label_key(stripped) in _label_key(name)):
-                at("年度总体目标", "P-07")
+                at(goal_label, "P-07")
         out.extend(_identity_findings(rec, sub, table, row, spec, year))
     return out
 
@@ -408,8 +412,26 @@ def _form_year(sub: Submission, ctx: Context) -> int | None:
 
 
 def _amount(rec, label) -> Decimal | None:
-    value = rec[label] if label in rec else None
+    value = rec.get(label) if label else None
     return None if _blank(value) else value
+
+
+DEFAULT_ROLES = {"name": "项目名称", "annual_total": "年度资金申请总额", "goal": "年度总体目标",
+                 "whole_goal": "项目总目标", "start": "计划开始日期", "end": "计划完成日期",
+                 "project_total": "项目资金总额", "carryover": "上年结转资金"}
+
+
+def role(spec: FormSpec, key: str) -> str | None:
+    """The label that plays a role (name, goal, annual_total, …) in this form, or None."""
+    roles = getattr(spec, "roles", None) or DEFAULT_ROLES
+    return roles.get(key)
+
+
+def spec_scale(spec: FormSpec) -> tuple[Decimal, Decimal]:
+    """F-10: plausible range of an annual amount in the form's unit (元 vs 万元 typed in the wrong one)."""
+    low = Decimal(str(getattr(spec, "scale_min", None) or (1000 if spec.money_unit == "元" else 0)))
+    high = Decimal(str(getattr(spec, "scale_max", None) or 10**12))
+    return low, high
 
 
 def _identity_findings(rec, sub, table, row, spec: FormSpec, year) -> list[Finding]:
@@ -428,7 +450,7 @@ def _identity_findings(rec, sub, table, row, spec: FormSpec, year) -> list[Findi
         summed = sum((p or Decimal(0) for p in parts), Decimal(0))
         if summed != total:
             hint = "请核对各项金额"
-            project_total = _amount(rec, "项目资金总额")
+            project_total = _amount(rec, role(spec, "project_total"))
             if ident.rule == "F-02" and project_total is not None and project_total == total + summed:
                 hint = (f"项目资金总额 {money_text(project_total)} 恰好等于 {money_text(total)} + "
                         f"{money_text(summed)}，可能把其他年度的资金填进了本年度，请核对当年财政拨款")
@@ -436,21 +458,25 @@ def _identity_findings(rec, sub, table, row, spec: FormSpec, year) -> list[Findi
                                total_label=ident.total, total=money_text(total),
                                parts_text="＋".join(ident.parts), sum=money_text(summed),
                                diff=money_text(abs(total - summed)), hint=hint))
-    annual, whole = _amount(rec, "年度资金申请总额"), _amount(rec, "项目资金总额")
+    annual_label, whole_label = role(spec, "annual_total"), role(spec, "project_total")
+    annual, whole = _amount(rec, annual_label), _amount(rec, whole_label)
     if annual is not None and whole is not None:
         if annual > whole:
-            out.append(finding("F-04", file=sub.file, sheet=table.sheet, cell=cell("年度资金申请总额"),
-                               field="年度资金申请总额", annual=money_text(annual), total=money_text(whole)))
+            out.append(finding("F-04", file=sub.file, sheet=table.sheet, cell=cell(annual_label),
+                               field=annual_label, annual=money_text(annual), total=money_text(whole)))
         else:
-            start, end = rec["计划开始日期"], rec["计划完成日期"]
-            carry = _amount(rec, "上年结转资金") or Decimal(0)
+            start, end = rec.get(role(spec, "start")), rec.get(role(spec, "end"))
+            carry = _amount(rec, role(spec, "carryover")) or Decimal(0)
             if (start and end and year and start.year == end.year == year and whole != annual and carry == 0):
-                out.append(finding("F-06", file=sub.file, sheet=table.sheet, cell=cell("项目资金总额"),
-                                   field="项目资金总额", total=money_text(whole), annual=money_text(annual),
+                out.append(finding("F-06", file=sub.file, sheet=table.sheet, cell=cell(whole_label),
+                                   field=whole_label, total=money_text(whole), annual=money_text(annual),
                                    diff=money_text(whole - annual)))
-    if spec.money_unit == "元" and annual is not None and Decimal(0) < annual < Decimal(1000):
-        out.append(finding("F-10", file=sub.file, sheet=table.sheet, cell=cell("年度资金申请总额"),
-                           field="年度资金申请总额", value=money_text(annual), unit=spec.money_unit))
+    if annual is not None and annual > 0:
+        low, high = spec_scale(spec)
+        if annual < low or annual > high:
+            out.append(finding("F-10", file=sub.file, sheet=table.sheet, cell=cell(annual_label),
+                               field=annual_label, value=money_text(annual), unit=spec.money_unit,
+                               problem=("偏小" if annual < low else "偏大")))
     return out
 
 
@@ -460,11 +486,14 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
     out = []
     if not df.empty:
         out.extend(_schema_findings(df, subs, spec.indicators, spec))
+    name_label = role(spec, "name")
+    # The indicators name their project, or (整体支出) all belong to the unit's one record.
+    link_label = name_label if name_label in spec.indicators.labels else None
+    note_label = role(spec, "indicator_note")
     project_names: dict[int, dict[str, tuple[int, str]]] = {}
-    for sub_i, row, name in zip(projects.get("_sub", []), projects.get("_row", []), projects.get("项目名称", [])):
+    for sub_i, row, name in zip(projects.get("_sub", []), projects.get("_row", []), projects.get(name_label, [])):
         if name:
             project_names.setdefault(int(sub_i), {}).setdefault(_label_key(name), (int(row), name))
-    level1_of = {}
     per_project: dict[tuple[int, str], dict] = {}
     dup: dict[tuple[int, str, str], int] = {}
     for rec in _records(df):
@@ -477,14 +506,18 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, label)
                                if label in table.columns else a1(row, 0), field=label, **values))
 
-        project = rec["项目名称"]
         key = None
-        if project:
-            pkey = _label_key(project)
-            if pkey not in project_names.get(sub_i, {}):
-                at("项目名称", "H-09", value=project)
-            else:
-                key = (sub_i, pkey)
+        if link_label:
+            project = rec.get(link_label)
+            if project:
+                pkey = _label_key(project)
+                if pkey not in project_names.get(sub_i, {}):
+                    at(link_label, "H-09", value=project)
+                else:
+                    key = (sub_i, pkey)
+        elif project_names.get(sub_i):
+            pkey, (_, project) = next(iter(project_names[sub_i].items()))
+            key = (sub_i, pkey)
         level1 = level2 = None
         if rec["一级指标"]:
             level1, alias = spec.resolve_level1(rec["一级指标"])
@@ -521,11 +554,18 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             for wrong, right in TYPOS.items():
                 if wrong in name3:
                     at("三级指标", "P-12", wrong=wrong, right=right)
+            if "规定要求设置" in name3 or "设置三级指标" in name3:
+                at("三级指标", "H-08", value=name3)
         out.extend(_value_findings(rec, iv, level1, level2, name3, sub, table, row, spec))
         out.extend(_plausibility(iv, level1, level2, name3, sub, table, row))
         if key:
-            entry = per_project.setdefault(key, {"level1": set(), "level2": set(), "count": 0, "values": []})
+            entry = per_project.setdefault(key, {"level1": set(), "level2": set(), "count": 0, "values": [],
+                                                 "copied_notes": 0, "row": row, "sub": sub})
             entry["count"] += 1
+            if note_label:
+                note = rec.get(note_label)
+                if not note or _label_key(note) == _label_key(name3):
+                    entry["copied_notes"] += 1
             if level1:
                 entry["level1"].add(level1)
             if level2:
@@ -633,8 +673,11 @@ def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dic
     out = []
     if projects.empty:
         return out
+    name_label, goal_label = role(spec, "name"), role(spec, "goal")
+    note_label = role(spec, "indicator_note")
+    goals = projects[goal_label] if goal_label in projects else [None] * len(projects)
     seen = set()
-    for sub_i, row, name, goal in zip(projects["_sub"], projects["_row"], projects["项目名称"], projects["年度总体目标"]):
+    for sub_i, row, name, goal in zip(projects["_sub"], projects["_row"], projects[name_label], goals):
         if not name:
             continue
         key = (int(sub_i), _label_key(name))
@@ -643,7 +686,7 @@ def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dic
         seen.add(key)
         sub = subs[int(sub_i)]
         table = sub.projects
-        common = dict(file=sub.file, sheet=table.sheet, cell=table.cell(int(row), "项目名称"), field="项目名称")
+        common = dict(file=sub.file, sheet=table.sheet, cell=table.cell(int(row), name_label), field=name_label)
         entry = per_project.get(key)
         if entry is None:
             out.append(finding("C-07", project=name, **common))
@@ -662,13 +705,20 @@ def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dic
         if entry["count"] < spec.min_indicators_per_project:
             out.append(finding("C-05", project=name, count=entry["count"],
                                minimum=spec.min_indicators_per_project, **common))
+        if note_label and entry["copied_notes"]:
+            # V-20 once per project: the description column exists to explain the measure.
+            ind_table = entry["sub"].indicators
+            out.append(finding("V-20", file=sub.file, sheet=ind_table.sheet,
+                               cell=ind_table.cell(entry["row"], note_label) if note_label in ind_table.columns
+                               else a1(entry["row"], 0), field=note_label, project=name,
+                               count=entry["copied_notes"], total=entry["count"], label=note_label))
         if goal:
             numbers = {v.number for v in entry["values"] if v.number is not None}
             text = re.sub(r"20\d\d\s*年|20\d\d\s*[—-]|第\s*\d+", "", HTML_TAG.sub("", goal))
             for m in GOAL_NUMBER.finditer(text):
                 if Decimal(m[1]) not in numbers:
-                    goal_cell = table.cell(int(row), "年度总体目标") if "年度总体目标" in table.columns else common["cell"]
+                    goal_cell = table.cell(int(row), goal_label) if goal_label in table.columns else common["cell"]
                     out.append(finding("C-06", file=sub.file, sheet=table.sheet, cell=goal_cell,
-                                       field="年度总体目标", phrase=m[0], number=m[1]))
+                                       field=goal_label, phrase=m[0], number=m[1]))
                     break
     return out

@@ -372,8 +372,11 @@ def _parse_sheet(key: str, raw: dict, code_lists: dict, where: str) -> SheetSpec
         groups.append(Group(label=_nonempty(g["label"], where, f"{context}.groups[{i}]"),
                             first=g["first"], last=g["last"]))
     for g in groups:
-        if g.first not in labels or g.last not in labels or labels.index(g.first) > labels.index(g.last):
-            raise SpecError(f"{where}: {context} 的分组 “{g.label}” 引用的列不对")
+        for end in (g.first, g.last):
+            if end not in labels:
+                raise SpecError(f"{where}: {context} 的分组 “{g.label}” 引用的列不对：没有“{end}”列")
+        if labels.index(g.first) > labels.index(g.last):
+            raise SpecError(f"{where}: {context} 的分组 “{g.label}” 引用的列不对：“{g.first}”在“{g.last}”之后")
     spans = sorted((labels.index(g.first), labels.index(g.last), g.label) for g in groups)
     for (a0, a1, la), (b0, b1, lb) in zip(spans, spans[1:]):
         if b0 <= a1:

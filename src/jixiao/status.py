@@ -197,6 +197,39 @@ def _time(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+# --- terminal ---------------------------------------------------------------------------------------
+
+STATUS_COLOR = {STATUS_OK: "green", STATUS_BAD: "red", STATUS_MISSING: "yellow"}
+
+
+def print_status(report: StatusReport, console) -> None:
+    """The report as rich tables, roster order; the caller prints the final summary line."""
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", expand=True, title=report.title)
+    for label, kw in (("序号", {"justify": "right"}), ("单位编码", {"no_wrap": True}), ("单位名称", {}),
+                      ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {"no_wrap": True}),
+                      ("错误", {"justify": "right"}), ("提示", {"justify": "right"}),
+                      ("项目", {"justify": "right"}), ("指标", {"justify": "right"})):
+        table.add_column(label, **kw)
+    for n, r in enumerate(report.rows, start=1):
+        counts = [str(v) for v in (r.errors, r.warnings, r.projects, r.indicators)] if r.entry else [""] * 4
+        file = r.file + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
+        table.add_row(str(n), r.unit.code, r.unit.name, f"[{STATUS_COLOR[r.status]}]{r.status}[/]", file,
+                      _time(r.received), *counts)
+    console.print(table)
+    if report.others:
+        others = Table(show_header=True, header_style="bold", expand=True, title="名单外的文件（未计入报送情况）")
+        others.add_column("文件", ratio=1)
+        others.add_column("接收时间", no_wrap=True)
+        others.add_column("原因", ratio=2)
+        for o in report.others:
+            others.add_row(o.path, _time(o.received), o.reason)
+        console.print(others)
+    for note in report.notes:
+        console.print(f"[yellow]注意：[/]{note}")
+
+
 # --- JSON -------------------------------------------------------------------------------------------
 
 def status_json(report: StatusReport) -> str:
@@ -304,6 +337,20 @@ def _title(ws, title: str, subtitle: str, columns: int, st: dict) -> None:
     ws.merge_range(1, 0, 1, columns - 1, subtitle, st["subtitle"])
 
 
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped cell needs: CJK characters take two columns of width."""
+    import unicodedata
+
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text or "")
+    return max(1, -(-columns // max(1, int(width) - 1)))
+
+
+def _fit_row(ws, row: int, texts: dict[int, str], columns) -> None:
+    """xlsxwriter does not autofit rows; give wrapped rows the height their text needs."""
+    lines = max(_lines(text, columns[col][1]) for col, text in texts.items())
+    ws.set_row(row, max(18, 13.5 * lines + 4))
+
+
 def _naive(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=None) if moment else None
 
@@ -330,6 +377,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
             action = (action + "；" if action else "") + f"已用最新文件，另有 {len(r.superseded)} 份较早的文件"
         ws.write_string(row, 6, action, st["text"])
         ws.write_string(row, 7, r.file, st["text"])
+        _fit_row(ws, row, {2: unit.name, 6: action, 7: r.file}, REMINDER_COLUMNS)
         if r.received:
             ws.write_datetime(row, 8, _naive(r.received), st["time"])
         else:
@@ -362,4 +410,5 @@ def _write_others(ws, report: StatusReport, st: dict) -> None:
         ws.write_string(row, 3, f"{o.unit_code} {o.unit_name}".strip(), st["text"])
         ws.write_string(row, 4, o.verdict, st["center"])
         ws.write_string(row, 5, o.reason, st["text"])
+        _fit_row(ws, row, {1: o.path, 3: f"{o.unit_code} {o.unit_name}", 5: o.reason}, OTHER_COLUMNS)
     _print_setup(ws, len(OTHER_COLUMNS), header_row, row)
