@@ -403,8 +403,8 @@ def test_select_latest_resolves_two_files_of_one_unit(tmp_path, seed_returns, fi
     old = put(seed_returns["310002"], inbox, hours=1)
     new = put(fixed_returns["310002"], inbox, "310002_更正.xlsx", hours=20)
     one = put(fixed_returns["310001"], inbox, hours=2)
-    with pytest.raises(MergeRefused):                           # as merge behaves today
-        prepare_merge([inbox], roster=roster)
+    with pytest.raises(MergeRefused):           # named one by one, every file is merged and checked
+        prepare_merge([one, old, new], roster=roster)
     selection = select_latest([inbox], roster=roster)
     assert sorted(p.name for p in selection.chosen) == sorted([one.name, new.name])
     assert [(s.path.name, s.by.name, s.unit_code) for s in selection.superseded] == [(old.name, new.name,

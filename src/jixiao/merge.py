@@ -16,7 +16,7 @@ from .cells import CENT, clean_text, money_text, to_decimal
 from .check import FileReport, collect_paths, read_all, reports_of
 from .findings import ERROR
 from .roster import Roster, Unit
-from .rules import DEPT_TAG, Context, check_submissions, dept_key
+from .rules import DEPT_TAG, Context, frame_records, check_submissions, dept_key, role
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 from .values import IndicatorValue, format_official
 
@@ -48,11 +48,9 @@ class Project:
     file: str
     row: int
     values: dict              # label → typed value (Decimal amounts, dates, text)
+    name: str = ""
     indicators: list[Indicator] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.values["项目名称"]
+    tasks: list[dict] = field(default_factory=list)     # 年度重点任务 (整体支出 form)
 
 
 @dataclass
@@ -164,12 +162,14 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
                          STATUS_UNREADABLE if not report.readable else STATUS_BAD)
 
     projects: dict[tuple[int, str], Project] = {}
+    first_of_sub: dict[int, Project] = {}
     pdf = batch.projects
     labels = list(spec.projects.labels)
-    for rec in pdf.itertuples(index=False):
-        rec = dict(zip(pdf.columns, rec))
+    name_label = role(spec, "name")
+    link_label = name_label if name_label in spec.indicators.labels else None
+    for rec in frame_records(pdf):
         sub_i = int(rec["_sub"])
-        if sub_i not in accepted_set or not rec["项目名称"]:
+        if sub_i not in accepted_set or not rec.get(name_label):
             continue
         meta = subs[sub_i].meta or {}
         unit = units[meta.get("单位编码")].unit
@@ -177,21 +177,23 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         for label in labels:
             if spec.projects.field(label).type == "amount" and values[label] is not None:
                 values[label] = values[label].quantize(CENT)
-        projects[(sub_i, normalize_label(rec["项目名称"]))] = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values)
+        project = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values, name=rec[name_label])
+        projects[(sub_i, normalize_label(rec[name_label]))] = project
+        first_of_sub.setdefault(sub_i, project)
 
     idf = batch.indicators
-    for rec in idf.itertuples(index=False):
-        rec = dict(zip(idf.columns, rec))
+    for rec in frame_records(idf):
         sub_i = int(rec["_sub"])
         if sub_i not in accepted_set:
             continue
-        project = projects[(sub_i, normalize_label(rec["项目名称"]))]
+        project = (projects[(sub_i, normalize_label(rec[link_label]))] if link_label else first_of_sub[sub_i])
         level1 = spec.resolve_level1(rec["一级指标"])[0] if rec["一级指标"] else None
         level1 = level1 or spec.level1_of_level2(rec["二级指标"])
         level2 = spec.resolve_level2(level1, rec["二级指标"])[0]
         iv: IndicatorValue = rec["_iv"]
+        note = rec.get(role(spec, "indicator_note") or "指标说明")
         project.indicators.append(Indicator(level1, level2, rec["三级指标"], iv,
-                                            format_official(iv, spec.value_style), rec.get("指标说明")))
+                                            format_official(iv, spec.value_style), note))
 
     order = {code: i for i, code in enumerate(units)}
     ordered = sorted(projects.values(), key=lambda p: (order[p.unit.code], p.row))
@@ -199,7 +201,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         status = units[p.unit.code]
         status.projects += 1
         status.indicators += len(p.indicators)
-        status.amount += p.values.get("年度资金申请总额") or Decimal(0)
+        status.amount += p.values.get(role(spec, "annual_total")) or Decimal(0)
     for p in ordered:
         # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
         rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}

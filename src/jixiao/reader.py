@@ -1,39 +1,65 @@
 """Returned workbook → Submission: `_meta` plus the two tables, every value with its cell.
 
-The reader trusts nothing: before any XML parser sees the file it checks what kind of file it
-is, the zip's declared sizes and compression ratio, and each sheet's size. Values come from
-python-calamine (the fastest reader measured, see README); formulas, hidden rows and columns
-and merged cells are found by scanning the sheet XML only when it contains them.
+The reader trusts nothing, and `read_workbook` never raises: whatever the file is, the
+result is findings, or one S-01 finding that says in Chinese why the file cannot be read.
+
+Before any XML parser sees the file the reader checks what kind of file it is, the zip's
+declared sizes and compression ratios, then inflates each part it needs itself, refusing a
+part that inflates beyond its declared size (a zip can lie about sizes), that declares a DTD
+(entity-expansion bombs) or that is not UTF-8. python-calamine (fast, Rust) then reads values
+from a small package the reader builds from those checked parts — never from the file as
+received — in which every data sheet is bounded to the template's rows plus a margin and 64
+columns: calamine allocates a dense grid up to the farthest cell, so one cell at XFD1048576
+would otherwise ask for hundreds of GB and abort the process. Nothing in the file is ever
+executed; macros, external links, formulas, Excel errors, hidden rows and columns and merged
+cells are found by scanning the (bounded) sheet XML and reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
+from xml.sax.saxutils import quoteattr
 
 import python_calamine as calamine
 from defusedxml import ElementTree as SafeET
 
-from .cells import a1, clean_text
+from .cells import a1, clean_text, column_letter
 from .findings import Finding, finding
 from .spec import FormSpec, SheetSpec, normalize_label
 from .template import META_SHEET
 
 # Limits, each well above a real return (200 projects, 3,000 indicators with long texts).
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED = 300 * 1024 * 1024
-MAX_SHEET_XML = 40 * 1024 * 1024
-MAX_RATIO = 200
+MAX_FILE_BYTES = 50 * 1024 * 1024          # the file on disk
+MAX_UNCOMPRESSED = 300 * 1024 * 1024       # sum of the declared sizes of all zip members
+MAX_RATIO = 200                            # declared size / compressed size, for members > 1 MB
 MAX_MEMBERS = 5_000
+MAX_SHEET_XML = 100 * 1024 * 1024          # one data sheet's XML (a million short rows fits)
+MAX_PART_XML = 32 * 1024 * 1024            # sharedStrings.xml, styles.xml
+MAX_SMALL_XML = 4 * 1024 * 1024            # workbook.xml, relationship parts
+MAX_COLUMNS = 64                           # columns read per sheet (the forms use at most 14)
+META_ROWS = 100
 HEADER_SEARCH_ROWS = 5
-EXTRA_ROWS_SCANNED = 2_000        # rows below the input range still looked at for stray data
+EXTRA_ROWS_SCANNED = 2_000                 # rows below the input range still read (S-14)
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+TYPE_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+TYPE_OFFICE_DOC = "/officeDocument"
+
+CORRUPT = "文件已损坏（可能未完整下载或保存中断）：请在 Excel 中打开并重新保存为 .xlsx 后报送"
+BOMB = "（疑似压缩炸弹）：已拒绝读取，请在 Excel 中打开并重新保存为 .xlsx 后报送"
+XML_BOMB = ("文件含有不安全的 XML 内容（DTD/实体声明，疑似 XML 炸弹）：已拒绝读取；"
+            "Excel 保存的文件不会有这种内容，请用 Excel 或 WPS 重新保存为 .xlsx 后报送")
 
 
 class Unreadable(Exception):
@@ -71,151 +97,58 @@ class Submission:
 
 
 def read_workbook(path: str | Path, spec: FormSpec) -> Submission:
-    """Read one returned workbook. Never raises for a bad file: problems become findings."""
+    """Read one returned workbook. Never raises for any input: problems become findings, and a
+    file that cannot be read at all becomes exactly one S-01 finding (so a batch continues)."""
     path = Path(path)
     sub = Submission(path=path)
     try:
-        data = _read_bytes(path)
-        sub.size = len(data)
-        sub.sha256 = hashlib.sha256(data).hexdigest()
-        _sniff(data, path)
-        parts = _check_zip(data)
-        _read_parts(sub, data, parts, spec)
+        _read(sub, path, spec)
     except Unreadable as exc:
-        sub.readable = False
-        sub.findings.append(finding("S-01", file=sub.file, problem=str(exc)))
+        _unreadable(sub, str(exc))
+    except BaseException as exc:   # noqa: BLE001 - last line of defence, incl. pyo3 PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        _unreadable(sub, f"读取文件时出现意外错误（{type(exc).__name__}）：已跳过此文件；"
+                         "请在 Excel 中打开并重新保存为 .xlsx 后报送，如仍出现请把文件转交系统管理员")
     return sub
 
 
-def _read_bytes(path: Path) -> bytes:
+def _unreadable(sub: Submission, problem: str) -> None:
+    sub.readable = False
+    sub.meta = sub.projects = sub.indicators = None
+    sub.formulas = {}
+    sub.findings = [finding("S-01", file=sub.file, problem=problem)]
+
+
+def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
+    data = _read_bytes(path)
+    sub.size = len(data)
+    sub.sha256 = hashlib.sha256(data).hexdigest()
+    _sniff(data)
+    package = _Package(data)
+    book = _Book(package)
+    sub.date1904 = book.date1904
+    sub.findings.extend(_package_findings(sub, package, book))
+    wanted = {}
+    for sheet in (spec.projects, spec.indicators):
+        actual = book.find_sheet(sheet.name)
+        if actual is None:
+            sub.findings.append(finding("S-02", file=sub.file, sheet=sheet.name, sheet_name=sheet.name))
+        else:
+            wanted[actual] = HEADER_SEARCH_ROWS + sheet.rows + EXTRA_ROWS_SCANNED
+    if META_SHEET in book.sheets:
+        wanted[META_SHEET] = META_ROWS
+    bounded = {name: _bounded_sheet(book.sheet_xml(name), name, rows, MAX_COLUMNS)
+               for name, rows in wanted.items()}
+    wb = _open_calamine(book, bounded)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise Unreadable(f"无法访问文件（{exc.strerror or type(exc).__name__}）") from None
-    if size > MAX_FILE_BYTES:
-        raise Unreadable(f"文件有 {size // 1024 // 1024} MB，超过 {MAX_FILE_BYTES // 1024 // 1024} MB 上限："
-                         "请删除无关内容后重新保存")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise Unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）") from None
-
-
-def _sniff(data: bytes, path: Path) -> None:
-    """Name what the file really is when it is not an .xlsx zip."""
-    if not data:
-        raise Unreadable("文件是空的（0 字节）：请重新保存后再报送")
-    if data.startswith(OLE2_MAGIC):
-        if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000] or b"EncryptedPackage" in data:
-            raise Unreadable("文件设置了打开密码：请取消密码后重新保存为 .xlsx 并报送")
-        raise Unreadable("这是旧版 Excel 97-2003（.xls）文件：请用 Excel 或 WPS 另存为 .xlsx 后报送")
-    if data.startswith(ZIP_MAGIC):
-        return
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in head:
-        raise Unreadable("这是网页（HTML/XML）文件，只是扩展名为 .xlsx：请在 Excel 中打开后另存为 .xlsx")
-    if head.startswith(b"{\\rtf"):
-        raise Unreadable("这是 RTF 文档，不是 Excel 文件：请使用下发的模板填报")
-    if head.startswith(b"%pdf"):
-        raise Unreadable("这是 PDF 文件，不是 Excel 文件：请报送填好的 .xlsx 模板")
-    text = _as_text(data[:4096])
-    if text is not None and ("," in text or "\t" in text):
-        raise Unreadable("这是 CSV/文本文件，只是扩展名为 .xlsx：请使用下发的模板填报并保存为 .xlsx")
-    raise Unreadable("不是有效的 .xlsx 文件（文件格式无法识别）：请使用下发的模板填报")
-
-
-def _as_text(data: bytes) -> str | None:
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _check_zip(data: bytes) -> dict[str, zipfile.ZipInfo]:
-    """Declared sizes and ratios are checked before any member is inflated."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, EOFError, ValueError):
-        raise Unreadable("文件已损坏（可能未完整下载或保存中断）：请重新保存后报送") from None
-    if len(infos) > MAX_MEMBERS:
-        raise Unreadable("文件结构异常（包含的部件过多）：请使用下发的模板重新填报")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED:
-        raise Unreadable(f"文件解压后超过 {MAX_UNCOMPRESSED // 1024 // 1024} MB（疑似压缩炸弹）：已拒绝读取")
-    for info in infos:
-        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1_000_000:
-            raise Unreadable("文件压缩比异常（疑似压缩炸弹）：已拒绝读取")
-    names = {i.filename: i for i in infos}
-    if "xl/workbook.xml" not in names:
-        if "word/document.xml" in names:
-            raise Unreadable("这是 Word 文档，不是 Excel 文件：请使用下发的模板填报")
-        if "EncryptedPackage" in names or "content.xml" in names:
-            raise Unreadable("这不是 Excel .xlsx 文件（可能是 WPS/OpenDocument 格式）：请另存为 .xlsx")
-        raise Unreadable("不是有效的 .xlsx 文件（缺少工作簿部件）：请使用下发的模板填报")
-    return names
-
-
-_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"|'
-                  rb'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
-
-
-def _sheet_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], bool]:
-    """Sheet name → zip member, and whether the workbook uses the 1904 date system."""
-    try:
-        root = SafeET.fromstring(zf.read("xl/workbook.xml"))
-        rels_xml = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in zf.namelist() else b""
-    except Exception:  # noqa: BLE001 - defusedxml refusals and parse errors alike
-        raise Unreadable("工作簿结构无法解析（文件可能已损坏或被篡改）：请使用下发的模板重新填报") from None
-    rels = {}
-    for m in _REL.finditer(rels_xml):
-        rid, target = (m[1], m[2]) if m[1] else (m[4], m[3])
-        target = target.decode()
-        rels[rid.decode()] = target.lstrip("/") if target.startswith("/") else "xl/" + target
-    parts, date1904 = {}, False
-    for el in root.iter():
-        tag = el.tag.rsplit("}", 1)[-1]
-        if tag == "workbookPr" and el.get("date1904") in ("1", "true"):
-            date1904 = True
-        if tag == "sheet":
-            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-            if rid in rels:
-                parts[el.get("name")] = rels[rid]
-    return parts, date1904
-
-
-def _read_parts(sub: Submission, data: bytes, infos: dict, spec: FormSpec) -> None:
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    parts, date1904 = _sheet_parts(zf)
-    sub.date1904 = date1904
-    if any(name.lower().endswith("vbaproject.bin") for name in infos):
-        sub.findings.append(finding("S-17", file=sub.file))
-    for name in (spec.projects.name, spec.indicators.name):
-        member = parts.get(name)
-        if member and member in infos and infos[member].file_size > MAX_SHEET_XML:
-            raise Unreadable(f"工作表“{name}”过大（解压后 {infos[member].file_size // 1024 // 1024} MB）："
-                             "填报区之外可能有大量数据，请删除后重新保存")
-    try:
-        wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except calamine.PasswordError:
-        raise Unreadable("文件设置了打开密码：请取消密码后重新保存为 .xlsx 并报送") from None
-    except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken files
-        raise Unreadable(f"文件内容无法解析（{_short(exc)}）：请在 Excel 中打开并重新保存为 .xlsx") from None
-    try:
-        names = {n: n for n in wb.sheet_names}
-        normalized = {normalize_label(n): n for n in wb.sheet_names}
-        sub.meta = _read_meta(wb, names, sub)
+        if META_SHEET in bounded:
+            sub.meta = _read_meta(wb)
         for sheet in (spec.projects, spec.indicators):
-            actual = names.get(sheet.name) or normalized.get(normalize_label(sheet.name))
+            actual = book.find_sheet(sheet.name)
             if actual is None:
-                sub.findings.append(finding("S-02", file=sub.file, sheet=sheet.name, sheet_name=sheet.name))
                 continue
-            table = _read_table(wb, actual, sheet, sub)
-            member = parts.get(actual)
-            if table is not None and member in infos:
-                _scan_sheet_xml(zf.read(member), sheet, table, sub)
+            table = _read_table(wb, actual, sheet, bounded[actual], sub)
             if sheet.key == "projects":
                 sub.projects = table
             else:
@@ -224,37 +157,543 @@ def _read_parts(sub: Submission, data: bytes, infos: dict, spec: FormSpec) -> No
         wb.close()
 
 
-def _short(exc: Exception) -> str:
+# --- what kind of file ------------------------------------------------------------------------
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise Unreadable(f"无法访问文件（{exc.strerror or type(exc).__name__}）") from None
+    if size > MAX_FILE_BYTES:
+        raise Unreadable(f"文件有 {size // 1024 // 1024} MB，超过 {MAX_FILE_BYTES // 1024 // 1024} MB 上限："
+                         "请删除无关内容（如图片）后重新保存")
+    try:
+        with open(path, "rb") as fh:          # read-only: an input is never opened for writing
+            return fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise Unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）") from None
+
+
+def _sniff(data: bytes) -> None:
+    """Name what the file really is when it is not an .xlsx zip."""
+    if not data:
+        raise Unreadable("文件是空的（0 字节）：请重新保存后再报送")
+    if data.startswith(OLE2_MAGIC):
+        head = data[:4_000_000]
+        if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+            raise Unreadable("文件设置了打开密码（已加密）：请在 Excel 中取消密码（文件→信息→保护工作簿→用密码进行加密，"
+                             "清空密码）后重新保存为 .xlsx 并报送")
+        if "WordDocument".encode("utf-16-le") in head:
+            raise Unreadable("这是 Word 文档（.doc），不是 Excel 文件：请使用下发的模板填报")
+        raise Unreadable("这是旧版 Excel 97-2003（.xls）文件：请用 Excel 或 WPS 另存为 .xlsx 后报送")
+    if data.startswith(ZIP_MAGIC):
+        return
+    if data.startswith((b"PK\x05\x06", b"PK\x07\x08", b"PK\x01\x02")):
+        raise Unreadable(CORRUPT)
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head", b"<body")) \
+            or b"<html" in head or b"<table" in head:
+        raise Unreadable("这是网页（HTML/XML）文件，只是扩展名为 .xlsx：请在 Excel 中打开后另存为 .xlsx（Excel 工作簿）")
+    if head.startswith(b"{\\rtf"):
+        raise Unreadable("这是 RTF 文档，不是 Excel 文件：请使用下发的模板填报")
+    if head.startswith(b"%pdf"):
+        raise Unreadable("这是 PDF 文件，不是 Excel 文件：请报送填好的 .xlsx 模板")
+    if data.startswith((b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")):
+        raise Unreadable("这是压缩包（gzip/RAR/7z），不是 Excel 文件：请解压后报送其中的 .xlsx")
+    text = _as_text(data[:4096])
+    if text is not None and ("," in text or "\t" in text or "，" in text):
+        raise Unreadable("这是 CSV/文本文件，只是扩展名为 .xlsx：请使用下发的模板填报并保存为 .xlsx")
+    if text is not None:
+        raise Unreadable("这是文本文件，不是 Excel 文件：请使用下发的模板填报并保存为 .xlsx")
+    raise Unreadable("不是有效的 .xlsx 文件（文件格式无法识别）：请使用下发的模板填报")
+
+
+def _as_text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            # the 4 KB cut may split a multi-byte character
+            try:
+                text = data[:-3].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        if all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+            return text
+    return None
+
+
+# --- the zip, checked before anything is inflated ------------------------------------------------
+
+class _Package:
+    """The zip's directory, checked as a whole; members are inflated one by one, verified."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, struct.error):
+            raise Unreadable(CORRUPT) from None
+        if len(infos) > MAX_MEMBERS:
+            raise Unreadable("文件结构异常（包含的部件过多）：请使用下发的模板重新填报")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNCOMPRESSED:
+            raise Unreadable(f"文件解压后超过 {MAX_UNCOMPRESSED // 1024 // 1024} MB" + BOMB)
+        for info in infos:
+            if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise Unreadable(f"文件压缩比异常（“{info.filename}”压缩比超过 {MAX_RATIO} 倍）" + BOMB)
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        self.folded: dict[str, str] = {}
+        for info in infos:
+            name = info.filename
+            key = name.replace("\\", "/").lstrip("/").lower()
+            if name in self.infos or key in self.folded:
+                raise Unreadable(f"文件结构异常（部件“{name}”重复出现）：请用 Excel 重新保存为 .xlsx 后报送")
+            self.infos[name] = info
+            self.folded[key] = name
+
+    def find(self, path: str) -> str | None:
+        """The member for a package path, as Excel finds it: case-insensitive, either slash."""
+        return self.folded.get(path.replace("\\", "/").lstrip("/").lower())
+
+    def read(self, name: str, limit: int) -> bytes:
+        """Inflate one member ourselves: never more than its declared size, which must be ≤ limit."""
+        info = self.infos[name]
+        if info.flag_bits & 0x1:
+            raise Unreadable("文件中的部件被加密：请取消密码后重新保存为 .xlsx 并报送")
+        if info.file_size > limit:
+            raise Unreadable(f"文件中的“{name}”解压后有 {info.file_size // 1024 // 1024} MB，超过 "
+                             f"{limit // 1024 // 1024} MB 上限：请删除填报区之外的大量内容后重新保存")
+        offset = info.header_offset
+        header = self.data[offset:offset + 30]
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
+            raise Unreadable(CORRUPT)
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_len + extra_len
+        raw = self.data[start:start + info.compress_size]
+        if len(raw) < info.compress_size:
+            raise Unreadable(CORRUPT)
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = raw
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            inflater = zlib.decompressobj(-15)
+            try:
+                out = inflater.decompress(raw, info.file_size + 1)
+            except zlib.error:
+                raise Unreadable(CORRUPT) from None
+            if len(out) > info.file_size:
+                raise Unreadable(f"文件中的“{name}”解压后的实际大小超过其声明的 {info.file_size} 字节" + BOMB)
+            if not inflater.eof:
+                raise Unreadable(CORRUPT)
+        else:
+            raise Unreadable(f"文件使用了不支持的压缩方式（{info.compress_type}）：请用 Excel 重新保存为 .xlsx 后报送")
+        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+            raise Unreadable(CORRUPT)
+        return out
+
+    def read_xml(self, name: str, limit: int) -> bytes:
+        xml = self.read(name, limit)
+        _check_xml(xml, name)
+        return xml
+
+
+_DTD = re.compile(rb"<!(?i:doctype|entity)")
+_XML_DECL_ENCODING = re.compile(rb'^\s*<\?xml[^>]*?\bencoding\s*=\s*["\']([^"\']*)["\']')
+
+
+def _check_xml(xml: bytes, name: str) -> None:
+    """Refuse what no spreadsheet program writes: a DTD (entity bombs, external entities), an
+    encoding other than UTF-8 (the reader's scans and limits work on UTF-8 bytes)."""
+    if xml.startswith(b"\xef\xbb\xbf"):
+        xml = xml[3:]
+    if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in xml[:256]:
+        raise Unreadable(f"文件中的“{name}”不是 UTF-8 编码：请用 Excel 重新保存为 .xlsx 后报送")
+    m = _XML_DECL_ENCODING.match(xml[:512])
+    if m and m[1].lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
+        raise Unreadable(f"文件中的“{name}”使用了 {m[1].decode('ascii', 'replace')} 编码：请用 Excel 重新保存为 .xlsx 后报送")
+    if _DTD.search(xml):
+        raise Unreadable(XML_BOMB)
+
+
+def _parse_xml(xml: bytes, what: str):
+    try:
+        return SafeET.fromstring(xml)
+    except Exception:  # noqa: BLE001 - defusedxml refusals and parse errors alike
+        raise Unreadable(f"{what}无法解析（文件可能已损坏或被篡改）：请在 Excel 中打开并重新保存为 .xlsx 后报送") from None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _resolve(base_dir: str, target: str) -> str:
+    """A relationship target as a package path (relative to base_dir, or absolute)."""
+    target = unquote(target.replace("\\", "/"))
+    path = target.lstrip("/") if target.startswith("/") else posixpath.join(base_dir, target)
+    return posixpath.normpath(path).lstrip("/")
+
+
+def _relationships(package: _Package, rels_path: str) -> list[tuple[str, str, str, str]]:
+    """(Id, Type, Target, TargetMode) of a .rels part, or [] when it is absent."""
+    member = package.find(rels_path)
+    if member is None:
+        return []
+    root = _parse_xml(package.read_xml(member, MAX_SMALL_XML), "文件的关系部件")
+    out = []
+    for el in root.iter():
+        if _local(el.tag) == "Relationship":
+            out.append((el.get("Id", ""), el.get("Type", ""), el.get("Target", ""), el.get("TargetMode", "")))
+    return out
+
+
+class _Book:
+    """workbook.xml read safely: sheet names in order, their XML members, the date system."""
+
+    def __init__(self, package: _Package):
+        self.package = package
+        workbook = "xl/workbook.xml"
+        for _rid, typ, target, mode in _relationships(package, "_rels/.rels"):
+            if typ.endswith(TYPE_OFFICE_DOC) and mode != "External":
+                workbook = _resolve("", target)
+                break
+        member = package.find(workbook)
+        if member is None:
+            names = set(package.folded)
+            if "word/document.xml" in names:
+                raise Unreadable("这是 Word 文档，不是 Excel 文件：请使用下发的模板填报")
+            if "ppt/presentation.xml" in names:
+                raise Unreadable("这是 PowerPoint 文件，不是 Excel 文件：请使用下发的模板填报")
+            if "xl/workbook.bin" in names:
+                raise Unreadable("这是 Excel 二进制工作簿（.xlsb）：请用 Excel 另存为 .xlsx（Excel 工作簿）后报送")
+            if "content.xml" in names or "mimetype" in names:
+                raise Unreadable("这是 OpenDocument 表格（.ods），不是 .xlsx：请用 WPS 或 Excel 另存为 .xlsx 后报送")
+            raise Unreadable("不是有效的 .xlsx 文件（缺少工作簿部件）：请使用下发的模板填报")
+        self.path = member
+        base = posixpath.dirname(workbook)
+        root = _parse_xml(package.read_xml(member, MAX_SMALL_XML), "工作簿结构")
+        rels_path = posixpath.join(base, "_rels", posixpath.basename(workbook) + ".rels")
+        rels = {}
+        self.shared_strings = self.styles = None
+        for rid, typ, target, mode in _relationships(package, rels_path):
+            if mode == "External":
+                continue
+            rels[rid] = _resolve(base, target)
+            if typ.endswith("/sharedStrings"):
+                self.shared_strings = package.find(rels[rid])
+            elif typ.endswith("/styles"):
+                self.styles = package.find(rels[rid])
+        # calamine looks for these by their usual names; so do we when the relationship is missing
+        self.shared_strings = self.shared_strings or package.find(posixpath.join(base, "sharedStrings.xml"))
+        self.styles = self.styles or package.find(posixpath.join(base, "styles.xml"))
+        self.date1904 = False
+        self.sheets: dict[str, str | None] = {}        # name → member (None: the part is missing)
+        for el in root.iter():
+            tag = _local(el.tag)
+            if tag == "workbookPr" and (el.get("date1904") or "").strip().lower() in ("1", "true"):
+                self.date1904 = True
+            elif tag == "sheet":
+                name = el.get("name")
+                if not name:
+                    continue
+                if name in self.sheets:
+                    raise Unreadable(f"文件结构异常（有两个名为“{name}”的工作表）：请用 Excel 重新保存为 .xlsx 后报送")
+                rid = None
+                for key, value in el.attrib.items():
+                    if key == "id" or key.endswith("}id"):
+                        rid = value
+                target = rels.get(rid)
+                self.sheets[name] = package.find(target) if target else None
+        self._normalized = {}
+        for name in self.sheets:
+            self._normalized.setdefault(normalize_label(name), name)
+
+    def find_sheet(self, name: str) -> str | None:
+        """The workbook's sheet for a spec sheet name: exact, or the same label with stray spaces."""
+        if name in self.sheets:
+            return name
+        return self._normalized.get(normalize_label(name))
+
+    def sheet_xml(self, name: str) -> bytes:
+        member = self.sheets[name]
+        if member is None:
+            raise Unreadable(f"工作表“{name}”的内容缺失（文件已损坏）：请在 Excel 中打开并重新保存为 .xlsx 后报送")
+        return self.package.read_xml(member, MAX_SHEET_XML)
+
+
+def _package_findings(sub: Submission, package: _Package, book: _Book) -> list[Finding]:
+    """Macros (never run) and external links (never followed) are named."""
+    out = []
+    names = list(package.folded)
+    content_types = package.find("[Content_Types].xml")
+    macro_type = False
+    if content_types is not None:
+        try:
+            macro_type = b"macroEnabled" in package.read(content_types, MAX_SMALL_XML)
+        except Unreadable:
+            macro_type = False
+    if macro_type or any(n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in names):
+        out.append(finding("S-17", file=sub.file))
+    targets = []
+    for name in names:
+        if name.startswith("xl/externallinks/_rels/") and name.endswith(".rels"):
+            for _rid, _typ, target, _mode in _relationships(package, name):
+                if target and target not in targets:
+                    targets.append(target)
+        elif name.startswith("xl/externallinks/") and name.endswith(".xml") and "/_rels/" not in name:
+            rels = posixpath.join("xl/externallinks/_rels", posixpath.basename(name) + ".rels")
+            if rels not in package.folded and "（未知文件）" not in targets:
+                targets.append("（未知文件）")
+    for target in targets[:5]:
+        out.append(finding("S-21", file=sub.file, target=unquote(target)[:120]))
+    return out
+
+
+# --- each data sheet bounded before calamine sees it ----------------------------------------------
+
+@dataclass
+class BoundedSheet:
+    xml: bytes
+    dropped_row: int | None = None      # first 0-based row with data beyond the row limit
+    dropped_col: tuple[int, int] | None = None   # (row, col) of the first data beyond the column limit
+
+
+_P = rb"(?:[^\s<>/:!?=\"']+:)?"            # an optional namespace prefix
+_SHEETDATA_OPEN = re.compile(rb"<" + _P + rb"sheetData(?=[\s/>])[^>]*>")
+_SHEETDATA_CLOSE = re.compile(rb"</" + _P + rb"sheetData\s*>")
+_C_OPEN = re.compile(rb"<" + _P + rb"c[\s/>]")
+_C_REF = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[\s/>]')
+_ROW_OPEN = re.compile(rb"<" + _P + rb"row[\s/>]")
+_ROW_REF = re.compile(rb'<' + _P + rb'row r="[1-9][0-9]{0,6}"[\s/>]')
+_R_ATTR = re.compile(rb"[\s:]r\s*=")
+_SINGLE_QUOTED = re.compile(rb"=\s*'")
+_DIMENSION = re.compile(rb"<" + _P + rb"dimension\b[^>]*?(?:/>|>\s*</" + _P + rb"dimension\s*>)")
+_TOKEN = re.compile(rb"<(/?)" + _P + rb"(row|c|sheetData)(?=[\s/>])([^>]*)>")
+_ATTR = re.compile(rb"""(?:^|(?<=\s))([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_TEXT = re.compile(rb"^([A-Za-z]{1,3})([1-9][0-9]{0,6})$")
+_DATA = re.compile(rb"<" + _P + rb"(?:v|is|f)[\s/>]")
+CELL_TYPES = {b"s", b"str", b"inlineStr", b"n", b"b", b"e", b"d"}
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _bounded_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> BoundedSheet:
+    """The sheet XML as calamine may see it: every cell inside max_rows × max_cols.
+
+    Fast path (every real client): each row and cell has one double-quoted r attribute and all
+    lie inside the bounds; the XML passes unchanged but for its <dimension>, which is only a
+    hint. Anything else is rewritten: cells outside the bounds dropped (and reported when they
+    hold data), every kept cell and row given its explicit position."""
+    if (not _SINGLE_QUOTED.search(xml)
+            and len(_ROW_OPEN.findall(xml)) == len(_ROW_REF.findall(xml))):
+        refs = _C_REF.findall(xml)
+        if (len(_C_OPEN.findall(xml)) == len(refs)
+                and len(_R_ATTR.findall(xml)) == len(refs) + len(_ROW_REF.findall(xml))):
+            max_row = max((int(r) for _c, r in refs), default=0)
+            max_col = max((_col_index(c) for c, _r in refs if len(c) > 1), default=0)
+            if max_row <= max_rows and max_col < max_cols:
+                return BoundedSheet(_DIMENSION.sub(b"", xml, count=1))
+    return _rewrite_sheet(xml, name, max_rows, max_cols)
+
+
+def _attrs(text: bytes) -> dict[bytes, bytes]:
+    out = {}
+    for m in _ATTR.finditer(text):
+        key = m[1].rsplit(b":", 1)[-1] if m[1].count(b":") else m[1]
+        if m[1] == key or key == b"r":          # a prefixed r is still a position to drop
+            out.setdefault(key, m[2] if m[2] is not None else m[3])
+    return out
+
+
+def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> BoundedSheet:
+    """Walk sheetData the way calamine does (a row without r follows the previous one, a cell
+    without r follows the previous cell) and write back only cells inside the bounds."""
+    malformed = Unreadable(f"工作表“{name}”的结构已损坏：请在 Excel 中打开并重新保存为 .xlsx 后报送")
+    m_open = _SHEETDATA_OPEN.search(xml)
+    if m_open is None or m_open[0].endswith(b"/>"):
+        return BoundedSheet(xml)
+    m_close = _SHEETDATA_CLOSE.search(xml, m_open.end())
+    if m_close is None:
+        raise malformed
+    head = _DIMENSION.sub(b"", xml[:m_open.end()], count=1)
+    body = xml[m_open.end():m_close.start()]
+    out: list[bytes] = [head]
+    result = BoundedSheet(b"")
+    row_index = col_index = 0
+    in_row = False
+    row_hidden = False
+    row_cells: list[bytes] = []
+    cell = None                     # (row, col, attrs, content start) of an open cell
+
+    def position(ref: bytes | None) -> tuple[int, int]:
+        if ref is None:
+            return row_index, col_index
+        m = _REF_TEXT.match(ref.strip())
+        if not m:
+            raise malformed
+        return int(m[2]) - 1, _col_index(m[1])
+
+    def finish(row: int, col: int, attrs: dict, content: bytes) -> None:
+        if row < max_rows and col < max_cols:
+            tag = b'<c r="' + column_letter(col).encode() + str(row + 1).encode() + b'"'
+            if attrs.get(b"s", b"").isdigit():
+                tag += b' s="' + attrs[b"s"] + b'"'
+            if attrs.get(b"t") in CELL_TYPES:
+                tag += b' t="' + attrs[b"t"] + b'"'
+            row_cells.append(tag + b">" + content + b"</c>")
+        elif _DATA.search(content):
+            if row >= max_rows:
+                if result.dropped_row is None or row < result.dropped_row:
+                    result.dropped_row = row
+            elif result.dropped_col is None:
+                result.dropped_col = (row, col)
+
+    def flush(row: int) -> None:
+        if row_cells:
+            hidden = b' hidden="1"' if row_hidden else b""
+            out.append(b'<row r="' + str(min(row, max_rows - 1) + 1).encode() + b'"' + hidden + b">")
+            out.extend(row_cells)
+            out.append(b"</row>")
+            row_cells.clear()
+
+    for t in _TOKEN.finditer(body):
+        closing, tag, raw = t.groups()
+        selfclosing = raw.endswith(b"/")
+        if tag == b"sheetData":
+            raise malformed
+        if tag == b"row":
+            if cell is not None:
+                raise malformed
+            if closing:
+                if not in_row:
+                    raise malformed
+                flush(row_index)
+                in_row = False
+                row_index += 1
+                col_index = 0
+                continue
+            if in_row:
+                raise malformed
+            attrs = _attrs(raw)
+            if b"r" in attrs:
+                row_index = position(b"A" + attrs[b"r"].strip())[0]
+            if selfclosing:
+                row_index += 1
+                col_index = 0
+            else:
+                in_row = True
+                row_hidden = attrs.get(b"hidden", b"").strip().lower() in (b"1", b"true")
+            continue
+        # a cell
+        if closing:
+            if cell is None:
+                raise malformed
+            row, col, attrs, start = cell
+            finish(row, col, attrs, body[start:t.start()])
+            cell = None
+            col_index = col + 1
+            if not in_row:
+                flush(row)
+            continue
+        if cell is not None:
+            raise malformed
+        attrs = _attrs(raw)
+        row, col = position(attrs.get(b"r"))
+        if selfclosing:
+            col_index = col + 1          # an empty cell: nothing to keep
+            continue
+        cell = (row, col, attrs, t.end())
+    if cell is not None or in_row:
+        raise malformed
+    out.append(xml[m_close.start():])
+    result.xml = b"".join(out)
+    return result
+
+
+# --- calamine over the checked parts only -----------------------------------------------------
+
+_SST_COUNTS = re.compile(rb"""\s(?:uniqueCount|count)\s*=\s*(?:"[^"]*"|'[^']*')""")
+_SST_OPEN = re.compile(rb"<" + _P + rb"sst(?=[\s/>])[^>]*>")
+
+_PACKAGE_RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="' + REL_NS.encode() + b'">'
+                 b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                 b'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+
+
+def _open_calamine(book: _Book, bounded: dict[str, BoundedSheet]):
+    """Open a package built from checked parts: our own workbook.xml and relationships (sheet
+    names, order and the date system as read above), the original shared strings and styles
+    (checked, with the counts calamine would pre-allocate from removed) and the bounded sheets."""
+    sheets, rels = [], []
+    for i, name in enumerate(book.sheets, start=1):
+        sheets.append(f"<sheet name={quoteattr(name)} sheetId=\"{i}\" r:id=\"rId{i}\"/>")
+        rels.append(f'<Relationship Id="rId{i}" Type="{TYPE_WORKSHEET}" Target="worksheets/sheet{i}.xml"/>')
+    workbook = ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                f'<workbookPr date1904="{1 if book.date1904 else 0}"/><sheets>{"".join(sheets)}</sheets></workbook>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("_rels/.rels", _PACKAGE_RELS)
+        out.writestr("xl/workbook.xml", workbook.encode("utf-8"))
+        out.writestr("xl/_rels/workbook.xml.rels",
+                     f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{REL_NS}">{"".join(rels)}'
+                     "</Relationships>".encode("utf-8"))
+        if book.shared_strings:
+            sst = book.package.read_xml(book.shared_strings, MAX_PART_XML)
+            sst = _SST_OPEN.sub(lambda m: _SST_COUNTS.sub(b"", m[0]), sst, count=1)
+            out.writestr("xl/sharedStrings.xml", sst)
+        if book.styles:
+            out.writestr("xl/styles.xml", book.package.read_xml(book.styles, MAX_PART_XML))
+        for i, name in enumerate(book.sheets, start=1):
+            if name in bounded:
+                out.writestr(f"xl/worksheets/sheet{i}.xml", bounded[name].xml)
+    try:
+        return calamine.CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue()))
+    except calamine.PasswordError:
+        raise Unreadable("文件设置了打开密码（已加密）：请取消密码后重新保存为 .xlsx 并报送") from None
+    except Exception as exc:  # noqa: BLE001 - calamine raises several error types for broken files
+        raise Unreadable(f"文件内容无法解析（{_short(exc)}）：请在 Excel 中打开并重新保存为 .xlsx 后报送") from None
+
+
+def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:80]
 
 
-def _load_rows(wb, name: str, limit: int) -> tuple[list[list], int]:
-    """Rows from A1 (skip_empty_area=False keeps row and column numbers true) and the used height."""
+def _load_rows(wb, name: str, limit: int) -> list[list]:
+    """Rows from A1 (skip_empty_area=False keeps row and column numbers true)."""
     try:
-        sheet = wb.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False, nrows=limit)
-        end = sheet.end
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=limit)
     except Exception as exc:  # noqa: BLE001
-        raise Unreadable(f"工作表“{name}”无法解析（{_short(exc)}）：请在 Excel 中打开并重新保存") from None
-    return rows, (end[0] + 1 if end else 0)
+        raise Unreadable(f"工作表“{name}”无法解析（{_short(exc)}）：请在 Excel 中打开并重新保存为 .xlsx 后报送") from None
 
 
-def _read_meta(wb, names: dict, sub: Submission) -> dict[str, str] | None:
-    if META_SHEET not in names:
-        return None
+def _read_meta(wb) -> dict[str, str]:
     meta = {}
-    for row in _load_rows(wb, META_SHEET, 100)[0]:
+    for row in _load_rows(wb, META_SHEET, META_ROWS):
         if len(row) >= 2:
             key = clean_text(row[0])
-            if key:
+            if key and key not in meta:
                 meta[key] = "" if row[1] is None else str(row[1]).strip()
     return meta
 
 
-def _read_table(wb, actual: str, sheet: SheetSpec, sub: Submission) -> Table | None:
+# --- the two tables ------------------------------------------------------------------------------
+
+def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: Submission) -> Table | None:
     limit = HEADER_SEARCH_ROWS + sheet.rows + EXTRA_ROWS_SCANNED
-    rows, height = _load_rows(wb, actual, limit)
+    rows = _load_rows(wb, actual, limit)
+    formulas, errors = _formulas_and_errors(bounded.xml)
+    for (r, c), formula in formulas.items():
+        sub.formulas[(actual, a1(r, c))] = formula
     header_row = None
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if any(normalize_label(v) == "项目名称" for v in row):
@@ -275,14 +714,29 @@ def _read_table(wb, actual: str, sheet: SheetSpec, sub: Submission) -> Table | N
         else:
             sub.findings.append(finding("S-03", file=sub.file, sheet=actual, cell=a1(header_row, 0),
                                         field=label, label=label))
+    moved = [(label, i, columns[label]) for i, label in enumerate(sheet.labels)
+             if label in columns and columns[label] != i]
+    if moved:
+        label, want, got = moved[0]
+        detail = f"“{label}”在 {column_letter(got)} 列，模板中在 {column_letter(want)} 列"
+        if len(moved) > 1:
+            detail += f"，共 {len(moved)} 列位置不同"
+        sub.findings.append(finding("S-22", file=sub.file, sheet=actual, cell=a1(header_row, got), field=label,
+                                    sheet_name=actual, detail=detail))
     order = [columns.get(label) for label in sheet.labels]
     last_input = header_row + sheet.rows
     table_rows = []
     beyond = False
     for r in range(header_row + 1, len(rows)):
         raw = rows[r]
-        values = [(raw[c] if c is not None and c < len(raw) else None) for c in order]
-        values = [None if v == "" else v for v in values]
+        values = []
+        for c in order:
+            v = raw[c] if c is not None and c < len(raw) else None
+            if c is not None and (r, c) in errors:
+                v = errors[(r, c)]                       # calamine reads Excel errors as ""
+            elif c is not None and (v is None or v == "") and (r, c) in formulas:
+                v = formulas[(r, c)]                     # a formula without a cached value
+            values.append(None if v == "" else v)
         if all(clean_text(v) is None for v in values):
             continue
         if r > last_input and not beyond:
@@ -290,39 +744,52 @@ def _read_table(wb, actual: str, sheet: SheetSpec, sub: Submission) -> Table | N
             sub.findings.append(finding("S-14", file=sub.file, sheet=actual, cell=a1(r, 0),
                                         sheet_name=actual, ref=a1(r, 0), rows=sheet.rows))
         table_rows.append((r, values))
-    if height > limit:
-        sub.findings.append(finding("S-19", file=sub.file, sheet=actual, cell=a1(limit, 0),
+    if bounded.dropped_row is not None:
+        sub.findings.append(finding("S-19", file=sub.file, sheet=actual, cell=a1(bounded.dropped_row, 0),
                                     sheet_name=actual, rows=limit - header_row - 1))
-    return Table(sheet=actual, header_row=header_row, columns=columns, rows=table_rows)
+    if bounded.dropped_col is not None:
+        r, c = bounded.dropped_col
+        sub.findings.append(finding("S-20", file=sub.file, sheet=actual, cell=a1(r, MAX_COLUMNS - 1),
+                                    sheet_name=actual, cols=MAX_COLUMNS, ref=a1(r, c)))
+    table = Table(sheet=actual, header_row=header_row, columns=columns, rows=table_rows)
+    _scan_sheet_xml(bounded.xml, table, sub)
+    return table
 
 
-_CELL_F = re.compile(rb'<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>', re.S)
-_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
-_F = re.compile(rb'<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)', re.S)
-_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_F = re.compile(rb"<" + _P + rb"f(?=[\s/>])[^>]*?(?:/>|>([^<]*)</" + _P + rb"f\s*>)")
+_CELL_AT = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
+_ERROR_CELL = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[^>]*?\st="e"[^>/]*>'
+                         rb'(?:<' + _P + rb'f\b[^>]*?(?:/>|>[^<]*</' + _P + rb'f\s*>))?'
+                         rb'<' + _P + rb'v>([^<]*)</' + _P + rb'v\s*>')
+
+
+def _formulas_and_errors(xml: bytes) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], str]]:
+    """Formula text and Excel error values by (row, col), from a bounded sheet's XML (where every
+    cell has its r first). A formula is the first child of its cell: the tag just before it."""
+    formulas, errors = {}, {}
+    if b"f" in xml:
+        for m in _F.finditer(xml):
+            start = xml.rfind(b"<", 0, m.start())
+            cell = _CELL_AT.match(xml, start) if start >= 0 else None
+            if cell:
+                text = _unescape((m[1] or b"").decode("utf-8", "replace"))
+                formulas[(int(cell[2]) - 1, _col_index(cell[1]))] = "=" + text if text else "=（共享公式）"
+    if b't="e"' in xml:
+        for m in _ERROR_CELL.finditer(xml):
+            errors[(int(m[2]) - 1, _col_index(m[1]))] = _unescape(m[3].decode("utf-8", "replace")).strip()
+    return formulas, errors
+
+
+_HIDDEN_ROW = re.compile(rb'<' + _P + rb'row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
 _ROW_NUM = re.compile(rb'\br="(\d+)"')
-_HIDDEN_COL = re.compile(rb'<(?:\w+:)?col\b[^>]*\bhidden="(?:1|true)"[^>]*/?>')
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_HIDDEN_COL = re.compile(rb'<' + _P + rb'col\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_MERGE = re.compile(rb'<' + _P + rb'mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n - 1
-
-
-def _scan_sheet_xml(xml: bytes, sheet: SheetSpec, table: Table, sub: Submission) -> None:
-    """Formulas, hidden rows/columns with data and merged cells inside the input range."""
+def _scan_sheet_xml(xml: bytes, table: Table, sub: Submission) -> None:
+    """Hidden rows/columns holding data and merged cells inside the input range."""
     data_rows = {r for r, _ in table.rows}
     input_cols = set(table.columns.values())
-    if b"<f" in xml or b":f" in xml:
-        for m in _CELL_F.finditer(xml):
-            fm = _F.search(m[2])
-            ref = _REF.search(m[1])
-            if fm and ref:
-                formula = (fm[1] or b"").decode("utf-8", "replace")
-                sub.formulas[(table.sheet, (ref[1] + ref[2]).decode())] = "=" + _unescape(formula)
     if b"hidden=" in xml:
         hidden_rows = []
         for m in _HIDDEN_ROW.finditer(xml):
@@ -333,17 +800,18 @@ def _scan_sheet_xml(xml: bytes, sheet: SheetSpec, table: Table, sub: Submission)
             sub.findings.append(finding("S-16", file=sub.file, sheet=table.sheet, cell=f"A{hidden_rows[0]}",
                                         what="、".join(map(str, hidden_rows[:10])) + " 行"))
         for m in _HIDDEN_COL.finditer(xml):
-            lo = re.search(rb'\bmin="(\d+)"', m[0])
-            hi = re.search(rb'\bmax="(\d+)"', m[0])
+            lo = re.search(rb'\bmin="(\d{1,5})"', m[0])
+            hi = re.search(rb'\bmax="(\d{1,5})"', m[0])
             if lo and hi:
-                hidden = set(range(int(lo[1]) - 1, int(hi[1]))) & input_cols
+                first, last = int(lo[1]) - 1, min(int(hi[1]), MAX_COLUMNS)
+                hidden = set(range(first, last)) & input_cols
                 if hidden and data_rows:
                     col = min(hidden)
                     sub.findings.append(finding("S-16", file=sub.file, sheet=table.sheet,
-                                                cell=a1(min(data_rows), col), what=f"{a1(0, col)[:-1]} 列"))
+                                                cell=a1(min(data_rows), col), what=f"{column_letter(col)} 列"))
     if b"mergeCell" in xml:
         for m in _MERGE.finditer(xml):
-            top, bottom = int(m[2]) - 1, int(m[4]) - 1
+            bottom = int(m[4]) - 1
             if bottom > table.header_row:
                 ref = f"{m[1].decode()}{m[2].decode()}:{m[3].decode()}{m[4].decode()}"
                 sub.findings.append(finding("S-18", file=sub.file, sheet=table.sheet,
@@ -351,5 +819,11 @@ def _scan_sheet_xml(xml: bytes, sheet: SheetSpec, table: Table, sub: Submission)
 
 
 def _unescape(text: str) -> str:
+    text = re.sub(r"&#x([0-9a-fA-F]{1,6});", lambda m: _chr(int(m[1], 16)), text)
+    text = re.sub(r"&#([0-9]{1,7});", lambda m: _chr(int(m[1])), text)
     return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
             .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _chr(n: int) -> str:
+    return chr(n) if 0 < n < 0x110000 else "\ufffd"

@@ -18,6 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .cells import CENT, clean_text, money_text, to_decimal
 from .merge import Consolidated, Project
+from .rules import role
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -57,6 +58,8 @@ class _Styles:
         # 申报表 block
         self.form_title = f(bold=True, font_size=16, align="center")
         self.form_year = f(align="center", font_size=11)
+        self.form_year_left = f(align="left", font_size=11)
+        self.form_unit = f(align="right", font_size=11)
         self.label = f(border=1, align="center", text_wrap=True, bold=True)
         self.cell = f(border=1, text_wrap=True)
         self.cell_center = f(border=1, text_wrap=True, align="center")
@@ -95,9 +98,15 @@ def write_summary(c: Consolidated, path: Path) -> None:
 
 # --- 汇总 ---------------------------------------------------------------------------------------
 
+def info_fields(c: Consolidated):
+    """The short fields of a project shown on 汇总 between its name and its amounts."""
+    name = role(c.spec, "name")
+    return [f for f in c.spec.projects.fields if f.name != name and f.type in ("code", "date", "count", "text")]
+
+
 def summary_columns(c: Consolidated) -> list[tuple[str, float]]:
-    cols = [("序号", 5), ("实施单位", 18), ("项目名称", 26), ("项目性质", 12), ("项目类别", 10),
-            ("计划开始日期", 11), ("计划完成日期", 11)]
+    cols = [("序号", 5), ("实施单位", 18), (role(c.spec, "name"), 26)]
+    cols += [(f.name, 11 if f.type == "date" else 10 if f.type == "count" else 12) for f in info_fields(c)]
     cols += [(label, 14) for label in c.amount_fields()]
     cols += [(f"{l1.name}数", 7) for l1 in c.spec.hierarchy] + [("指标合计", 7)]
     return cols
@@ -110,6 +119,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
     count_cols = list(range(len(labels) - len(c.spec.hierarchy) - 1, len(labels)))
     last_col = len(labels) - 1
     ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度项目绩效目标汇总表", st.title)
+    first_amount = amount_cols[0] if amount_cols else 3
     ws.merge_range(1, 0, 1, last_col, f"金额单位：{c.spec.money_unit}    项目 {len(c.projects)} 个    "
                                       f"报送单位 {sum(1 for u in c.units if u.projects)} 个", st.note)
     for col, (label, width) in enumerate(cols):
@@ -127,14 +137,16 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
             ws.write_number(row, 0, serial, st.int)
             ws.write_string(row, 1, status.unit.name, st.text)
             ws.write_string(row, 2, p.name, st.text)
-            ws.write_string(row, 3, p.values.get("项目性质") or "", st.center)
-            ws.write_string(row, 4, p.values.get("项目类别") or "", st.center)
-            for col, label in ((5, "计划开始日期"), (6, "计划完成日期")):
-                value = p.values.get(label)
+            for col, f in enumerate(info_fields(c), start=3):
+                value = p.values.get(f.name)
                 if isinstance(value, dt.date):
                     ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), st.date)
+                elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                    ws.write_number(row, col, float(value), st.int)
+                elif value is None:
+                    ws.write_blank(row, col, None, st.center)
                 else:
-                    ws.write_blank(row, col, None, st.date)
+                    ws.write_string(row, col, str(value), st.center)
             for col, label in zip(amount_cols, c.amount_fields()):
                 value = p.values.get(label)
                 if value is None:
@@ -148,7 +160,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
         # Subtotal: SUM over the unit's rows, written with its value for readers that don't recalculate.
         ws.write_string(row, 0, "", st.sub_text)
         ws.write_string(row, 1, f"{status.unit.name}小计", st.sub_text)
-        ws.merge_range(row, 2, row, 6, f"{status.projects} 个项目", st.sub_text)
+        _label_span(ws, row, 2, first_amount - 1, f"{status.projects} 个项目", st.sub_text)
         totals = c.totals(status.unit.code)
         for col, label in zip(amount_cols, c.amount_fields()):
             rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
@@ -163,7 +175,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
             subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
         row += 1
     ws.write_string(row, 0, "合计", st.total_text)
-    ws.merge_range(row, 1, row, 6, f"{len(c.projects)} 个项目", st.total_text)
+    _label_span(ws, row, 1, first_amount - 1, f"{len(c.projects)} 个项目", st.total_text)
     grand = c.totals()
     for col, label in zip(amount_cols, c.amount_fields()):
         ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
@@ -182,6 +194,13 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
     ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
     ws.set_footer("&C第 &P 页，共 &N 页")
     ws.activate()
+
+
+def _label_span(ws, row: int, first: int, last: int, text: str, fmt) -> None:
+    if last > first:
+        ws.merge_range(row, first, row, last, text, fmt)
+    else:
+        ws.write_string(row, first, text, fmt)
 
 
 # --- 申报表 -------------------------------------------------------------------------------------
@@ -236,8 +255,9 @@ def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
         for col, width in enumerate(FORM_WIDTHS):
             ws.set_column(col, col, width)
         row, breaks = 0, []
-        for p in projects:
-            row = _write_block(ws, row, p, c, st)
+        block = BLOCKS[getattr(c.spec, "layout", "sh-project")]
+        for number, p in enumerate(projects, start=1):
+            row = block(ws, row, p, c, st, number)
             breaks.append(row)
         ws.set_h_pagebreaks(breaks[:-1][:1023])
         ws.set_portrait()
@@ -248,7 +268,8 @@ def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
         ws.hide_gridlines(2)
 
 
-def _write_block(ws, r: int, p: Project, c: Consolidated, st: _Styles) -> int:
+def _block_sh_project(ws, r: int, p: Project, c: Consolidated, st: _Styles, number: int) -> int:
+    """财政项目支出绩效目标申报表 (Shanghai, seeds 000/001): the official grid, in 元."""
     v = p.values
     spec = c.spec
     ws.merge_range(r, 0, r, 5, spec.title, st.form_title)
@@ -301,24 +322,137 @@ def _write_block(ws, r: int, p: Project, c: Consolidated, st: _Styles) -> int:
         ws.set_row(r + 1 + i, max(_text_height(left, sum(FORM_WIDTHS[1:3])),
                                   _text_height(right, sum(FORM_WIDTHS[3:6]))))
     r += 1 + parts
+    return _indicator_table(ws, r, p, st, first_col=1, with_label=True)
+
+
+def _indicator_table(ws, r: int, p: Project, st: _Styles, first_col: int, with_label: bool,
+                     note: bool = False) -> int:
+    """一级 | 二级 | 三级 (| 描述) | 指标值 with merged 一级/二级 runs; returns the next free row."""
     n = max(1, len(p.indicators))
-    ws.merge_range(r, 0, r + n, 0, "绩效\n指标", st.label)
-    ws.write_string(r, 1, "一级指标", st.label)
-    ws.write_string(r, 2, "二级指标", st.label)
-    ws.merge_range(r, 3, r, 4, "三级指标", st.label)
-    ws.write_string(r, 5, "年度(/项目)指标值", st.label)
+    if with_label:
+        ws.merge_range(r, 0, r + n, 0, "绩效\n指标", st.label)
+    c1, c2, c3 = first_col, first_col + 1, first_col + 2
+    name_last = 4 if not note else c3
+    ws.write_string(r, c1, "一级指标", st.label)
+    ws.write_string(r, c2, "二级指标", st.label)
+    _span(ws, r, c3, name_last, "三级指标", st.label)
+    if note:
+        _span(ws, r, name_last + 1, 4, "绩效指标描述", st.label)
+    ws.write_string(r, 5, "年度(/项目)指标值" if not note else "指标值", st.label)
     r += 1
-    _merged_runs(ws, r, 1, [i.level1 for i in p.indicators], st)
-    _merged_runs(ws, r, 2, [(i.level1, i.level2) for i in p.indicators], st, key=lambda k: k[1])
+    _merged_runs(ws, r, c1, [i.level1 for i in p.indicators], st)
+    _merged_runs(ws, r, c2, [(i.level1, i.level2) for i in p.indicators], st, key=lambda k: k[1])
     for i, ind in enumerate(p.indicators):
-        ws.merge_range(r + i, 3, r + i, 4, ind.name or "", st.cell)
+        _span(ws, r + i, c3, name_last, ind.name or "", st.cell)
+        height = _text_height(ind.name or "", sum(FORM_WIDTHS[c3:name_last + 1]))
+        if note:
+            text = _display_text(ind.note)
+            _span(ws, r + i, name_last + 1, 4, text, st.cell)
+            height = max(height, _text_height(text, sum(FORM_WIDTHS[name_last + 1:5])))
         ws.write_string(r + i, 5, ind.official, st.cell_center)
-        ws.set_row(r + i, _text_height(ind.name or "", sum(FORM_WIDTHS[3:5])))
+        ws.set_row(r + i, max(height, _text_height(ind.official, FORM_WIDTHS[5])))
     if not p.indicators:
-        for col in (1, 2, 5):
+        for col in range(first_col, 6):
             ws.write_blank(r, col, None, st.cell)
-        ws.merge_range(r, 3, r, 4, "", st.cell)
-    return r + n + 1
+    return r + n
+
+
+def _span(ws, r: int, first: int, last: int, text: str, fmt) -> None:
+    if last > first:
+        ws.merge_range(r, first, r, last, text, fmt)
+    else:
+        ws.write_string(r, first, text, fmt)
+
+
+def _text_rows(ws, r: int, label: str, text: str, st: _Styles, first_col: int = 1) -> int:
+    """A label in column A beside a long text over columns first_col..F, split over rows as needed."""
+    chunks = _chunks(_display_text(text), sum(FORM_WIDTHS[first_col:]))
+    if len(chunks) > 1:
+        ws.merge_range(r, 0, r + len(chunks) - 1, 0, label, st.label)
+    else:
+        ws.write_string(r, 0, label, st.label)
+    for i, chunk in enumerate(chunks):
+        _span(ws, r + i, first_col, 5, chunk, st.goal)
+        ws.set_row(r + i, _text_height(chunk, sum(FORM_WIDTHS[first_col:])))
+    return r + len(chunks)
+
+
+def _block_tj_project(ws, r: int, p: Project, c: Consolidated, st: _Styles, number: int) -> int:
+    """天津 项目绩效目标表 (seed 002): 万元, 预算规模及资金用途, 绩效目标, 绩效指标描述 beside each value."""
+    v = p.values
+    ws.merge_range(r, 0, r, 5, f"{number}.{p.name}{c.spec.title}", st.form_title)
+    ws.set_row(r, 28)
+    ws.merge_range(r + 1, 0, r + 1, 3, f"{p.unit.code}{p.unit.name}", st.form_year_left)
+    ws.merge_range(r + 1, 4, r + 1, 5, f"单位：{c.spec.money_unit}", st.form_unit)
+    r += 2
+    ws.write_string(r, 0, "项目名称", st.label)
+    ws.merge_range(r, 1, r, 5, p.name, st.cell)
+    r += 1
+    ws.merge_range(r, 0, r + 2, 0, "预算规模及\n资金用途", st.label)
+    ws.write_string(r, 1, "预算数", st.label)
+    _money(ws, r, 2, v.get("预算数"), st)
+    ws.write_string(r, 3, "其中：财政资金", st.label)
+    ws.merge_range(r, 4, r, 5, "", st.cell_money)
+    _money(ws, r, 4, v.get("其中财政资金"), st)
+    ws.write_string(r + 1, 1, "其他资金", st.label)
+    _money(ws, r + 1, 2, v.get("其他资金"), st)
+    ws.merge_range(r + 1, 3, r + 1, 5, "", st.cell)
+    use = _display_text(v.get("资金用途"))
+    ws.write_string(r + 2, 1, "资金用途", st.label)
+    ws.merge_range(r + 2, 2, r + 2, 5, use, st.goal)
+    ws.set_row(r + 2, _text_height(use, sum(FORM_WIDTHS[2:])))
+    r += 3
+    r = _text_rows(ws, r, "绩效目标", v.get("绩效目标"), st)
+    return _indicator_table(ws, r, p, st, first_col=0, with_label=False, note=True)
+
+
+def _block_sh_overall(ws, r: int, p: Project, c: Consolidated, st: _Styles, number: int) -> int:
+    """整体支出绩效目标申报表 (seed 003): the department as a whole, with 重点任务 and its budget split."""
+    v = p.values
+    ws.merge_range(r, 0, r, 5, f"《{p.unit.name}{c.spec.title}》", st.form_title)
+    ws.set_row(r, 28)
+    ws.merge_range(r + 1, 0, r + 1, 5, f"（{c.year}年度）", st.form_year)
+    r += 2
+    ws.write_string(r, 0, "部门（单位）名称", st.label)
+    ws.merge_range(r, 1, r, 2, p.name, st.cell)
+    ws.write_string(r, 3, "下属预算单位个数", st.label)
+    ws.merge_range(r, 4, r, 5, _count_text(v.get("下属预算单位个数")), st.cell_center)
+    ws.set_row(r, 30)
+    r += 1
+    r = _text_rows(ws, r, "部门职责", v.get("部门职责"), st)
+    r = _text_rows(ws, r, "年度履职目标", v.get("年度履职目标"), st)
+    tasks = p.tasks or [{}]
+    ws.merge_range(r, 0, r + len(tasks), 0, "年度重点任务", st.label)
+    ws.write_string(r, 1, "内容", st.label)
+    ws.merge_range(r, 2, r, 5, "主要内容（重点工作计划）", st.label)
+    for i, task in enumerate(tasks, start=1):
+        ws.write_string(r + i, 1, task.get("任务名称") or "", st.cell_center)
+        text = _display_text(task.get("主要内容"))
+        ws.merge_range(r + i, 2, r + i, 5, text, st.cell)
+        ws.set_row(r + i, _text_height(text, sum(FORM_WIDTHS[2:])))
+    r += len(tasks) + 1
+    budget = (("一、部门整体预算总额", "部门整体预算总额"), ("1、资金来源：（1）财政拨款", "财政拨款"),
+              ("（2）其他资金", "其他资金"), ("2、资金结构：（1）基本支出", "基本支出"), ("（2）项目支出", "项目支出"))
+    ws.merge_range(r, 0, r + len(budget), 0, f"预算情况\n（{c.spec.money_unit}）", st.label)
+    for i, (label, key) in enumerate(budget):
+        ws.merge_range(r + i, 1, r + i, 3, label, st.cell)
+        ws.merge_range(r + i, 4, r + i, 5, "", st.cell_money)
+        _money(ws, r + i, 4, v.get(key), st)
+    i = len(budget)
+    ws.merge_range(r + i, 1, r + i, 2, "二、年末在职人数", st.cell)
+    ws.write_string(r + i, 3, _count_text(v.get("年末在职人数")), st.cell_center)
+    ws.write_string(r + i, 4, "内设机构数", st.cell)
+    ws.write_string(r + i, 5, _count_text(v.get("内设机构数")), st.cell_center)
+    r += len(budget) + 1
+    ws.merge_range(r, 0, r, 5, "分解目标", st.label)
+    return _indicator_table(ws, r + 1, p, st, first_col=0, with_label=False)
+
+
+def _count_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+BLOCKS = {"sh-project": _block_sh_project, "tj-project": _block_tj_project, "sh-overall": _block_sh_overall}
 
 
 def _merged_runs(ws, r: int, col: int, keys: list, st: _Styles, key=lambda k: k) -> None:
@@ -425,6 +559,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     with amounts equal to the inputs, per unit and in total. Raises ReconciliationError."""
     import python_calamine as calamine
 
+    name_label = role(consolidated.spec, "name")
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
         summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
@@ -433,7 +568,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
         for name in wb.sheet_names:
             if name.startswith(FORM_SHEET_PREFIX):
                 form_titles += sum(1 for row in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                                   if row and clean_text(row[0]) == consolidated.spec.title)
+                                   if row and clean_text(row[0]) == name_label)
     finally:
         wb.close()
     problems: list[str] = []
@@ -447,7 +582,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     for row in summary[SUMMARY_HEADER_ROW + 1:]:
         if not row or all(clean_text(v) is None for v in row):
             continue
-        serial, unit_name, name = row[col["序号"]], clean_text(row[col["实施单位"]]), clean_text(row[col["项目名称"]])
+        serial, unit_name, name = row[col["序号"]], clean_text(row[col["实施单位"]]), clean_text(row[col[name_label]])
         if isinstance(serial, (int, float)) and name:
             key = (unit_name, name)
             seen[key] = seen.get(key, 0) + 1

@@ -217,7 +217,7 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
     return frames["projects"], ind, bad
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
+def frame_records(df: pd.DataFrame) -> list[dict]:
     """Rows as dicts of plain Python values (faster than DataFrame.to_dict, which boxes each value)."""
     columns = list(df.columns)
     return [dict(zip(columns, row)) for row in zip(*(df[c].tolist() for c in columns))]
@@ -366,7 +366,7 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
     name_label, goal_label = role(spec, "name"), role(spec, "goal")
     start_label, end_label = role(spec, "start"), role(spec, "end")
     text_labels = [label for label in (name_label, role(spec, "whole_goal"), goal_label) if label]
-    for rec in _records(df):
+    for rec in frame_records(df):
         sub = subs[int(rec["_sub"])]
         table = sub.projects
         row = int(rec["_row"])
@@ -496,7 +496,7 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             project_names.setdefault(int(sub_i), {}).setdefault(_label_key(name), (int(row), name))
     per_project: dict[tuple[int, str], dict] = {}
     dup: dict[tuple[int, str, str], int] = {}
-    for rec in _records(df):
+    for rec in frame_records(df):
         sub_i = int(rec["_sub"])
         sub = subs[sub_i]
         table = sub.indicators
