@@ -24,7 +24,8 @@ def spec():
 
 @pytest.fixture(scope="session")
 def plan():
-    return load_units_plan()
+    """The demo's first round: the Shanghai project form with seeds 000 and 001."""
+    return load_units_plan()["round"][0]
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +56,7 @@ def seed_returns(tmp_path_factory, templates, plan, spec) -> dict[str, Path]:
     """The seed projects as returned, real anomalies included: unit code → workbook."""
     out = tmp_path_factory.mktemp("returns")
     result = {}
-    for unit in plan["unit"]:
+    for unit in plan["units"]:
         template = templates[unit["code"]]
         result[unit["code"]] = fill_template(template, load_seed(unit["seed"]), out / template.name, spec)
     return result
@@ -66,7 +67,7 @@ def fixed_returns(tmp_path_factory, templates, plan, spec) -> dict[str, Path]:
     """The seed projects after the units corrected their errors: unit code → workbook."""
     out = tmp_path_factory.mktemp("fixed")
     result = {}
-    for unit in plan["unit"]:
+    for unit in plan["units"]:
         template = templates[unit["code"]]
         data = apply_fixes(load_seed(unit["seed"]), unit["code"], plan.get("fix", []))
         result[unit["code"]] = fill_template(template, data, out / template.name, spec)

@@ -471,9 +471,9 @@ def test_instructions_without_deadline(tmp_path, spec):
 
 # --- limits, at the limit and one past it -------------------------------------------------
 
-def _budget(n: int, name=lambda i: f"项目{i:03d}") -> list[BudgetRow]:
+def _budget(n: int, name=lambda i: f"{i:03d}项目名称有十二个字"[:12]) -> list[BudgetRow]:
     return [BudgetRow("310001", {"项目名称": name(i), "项目性质": "经常性专项业务费", "项目类别": "特定目标类",
-                                 "年度资金申请总额": Decimal("1000.00"), "当年财政拨款": Decimal("1000.00"),
+                                 "年度资金申请总额": Decimal("1000000.00"), "当年财政拨款": Decimal("1000000.00"),
                                  "上年结转资金": Decimal("0.00"), "年度其他资金": Decimal("0.00")})
             for i in range(n)]
 
@@ -483,11 +483,17 @@ ROSTER = Roster([Unit("310001", "上海市欧美同学会")])
 
 def test_budget_filling_every_project_row(tmp_path, spec):
     rows = spec.projects.rows
-    (path,) = write_templates(ROSTER, DEPT, YEAR, tmp_path, budget={"310001": _budget(rows)})
+    budget = _budget(rows)
+    # 200 twelve-character names with seven-digit amounts: over Excel's 32,767 characters per cell
+    # as indented JSON (which xlsxwriter cut silently, so check called the genuine file S-11),
+    # within it as compact JSON.
+    records = prefill_records(spec, budget)
+    assert len(json.dumps(records, ensure_ascii=False, sort_keys=True)) > 32767 >= len(prefill_json(records))
+    (path,) = write_templates(ROSTER, DEPT, YEAR, tmp_path, budget={"310001": budget})
     wb = openpyxl.load_workbook(path)
     ws = wb[spec.projects.name]
     last = FIRST_DATA_ROW + rows
-    assert stored(ws, last, 1) == f"项目{rows - 1:03d}" and ws._cells[(last, 1)].protection.locked
+    assert stored(ws, last, 1) == budget[-1].values["项目名称"] and ws._cells[(last, 1)].protection.locked
     assert stored(ws, last + 1, 1) is None
     prefill = json.loads(meta_of(wb)["prefill"])       # whole, not cut at Excel's cell limit
     assert len(prefill) == rows and prefill[-1]["row"] == last
@@ -613,13 +619,17 @@ def test_unit_field_without_a_suggestion_list(tmp_path):
 
 # --- golden: the validation XML, so that an unintended change shows as a diff --------------
 
+def _element(tag: str, xml: str):
+    return re.search(rf"<{tag}\b[^>]*?/>|<{tag}\b[^>]*>.*?</{tag}>", xml, re.S)
+
+
 def golden_text(path: Path) -> str:
     """The contract-bearing XML of a template, one tag per line, volatile parts removed."""
     out = []
     with zipfile.ZipFile(path) as zf:
         workbook = zf.read("xl/workbook.xml").decode()
         for tag in ("workbookProtection", "sheets", "definedNames"):
-            m = re.search(rf"<{tag}\b.*?(?:/>|</{tag}>)", workbook, re.S)
+            m = _element(tag, workbook)
             out.append(f"== xl/workbook.xml {tag}")
             out.append(m.group(0) if m else "(none)")
         sheets = sorted((n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
@@ -627,7 +637,7 @@ def golden_text(path: Path) -> str:
         for name in sheets:
             xml = zf.read(name).decode()
             for tag in ("sheetProtection", "dataValidations"):
-                m = re.search(rf"<{tag}\b.*?(?:/>|</{tag}>)", xml, re.S)
+                m = _element(tag, xml)
                 out.append(f"== {name} {tag}")
                 out.append(m.group(0) if m else "(none)")
     text = "\n".join(out)
@@ -705,6 +715,14 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
         assert (stored(ws, 3, col), stored(ws, 4, col)) == (a3, a4)
         assert effective_locked(ws, 3, col) and effective_locked(ws, 4, col)
     assert not effective_locked(ws, 3, spec.projects.column("计划开始日期") + 1)
+    # Column formats survive: text stays "@" (so "85%" stays text), dates and amounts keep theirs.
+    formats = {"date": "yyyy-mm-dd", "amount": "#,##0.00"}
+    for sheet in (spec.projects, spec.indicators):
+        ws = wb[sheet.name]
+        for col, f in enumerate(sheet.fields, start=1):
+            (dim,) = [d for d in ws.column_dimensions.values() if d.min <= col <= d.max]
+            assert dim.number_format.replace("\\", "") == formats.get(f.type, "@"), (sheet.name, f.name)
+    assert sorted(str(r) for r in wb[spec.projects.name].merged_cells.ranges) == ["A1:E1", "F1:L1", "M1:N1"]
     # _meta survives cell for cell, so the fingerprint still matches.
     meta = meta_of(wb)
     assert list(meta) == list(META_KEYS)
@@ -726,8 +744,13 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
     assert wb[INSTRUCTIONS_SHEET].sheet_view.showGridLines is True
 
 
-def test_libreoffice_resaved_template_fixture(spec):
+def test_libreoffice_resaved_template_fixture(tmp_path, spec, made):
     check_resaved_template(LO_TEMPLATE, spec)
+    # check still takes it for the genuine, unaltered template.
+    copy = tmp_path / made.name
+    shutil.copy(LO_TEMPLATE, copy)
+    (report,) = check_files([copy])
+    assert report.readable and not [f for f in report.findings if f.rule.startswith("S-")], report.findings
 
 
 def test_libreoffice_fixture_matches_its_inputs(made):

@@ -21,6 +21,7 @@ import hashlib
 import io
 import posixpath
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -161,9 +162,12 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         raise Unreadable(f"无法访问文件（{exc.strerror or type(exc).__name__}）") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise Unreadable("不是普通文件（可能是文件夹、设备或管道）：请报送填好的 .xlsx 文件")
+    size = info.st_size
     if size > MAX_FILE_BYTES:
         raise Unreadable(f"文件有 {size // 1024 // 1024} MB，超过 {MAX_FILE_BYTES // 1024 // 1024} MB 上限："
                          "请删除无关内容（如图片）后重新保存")
@@ -220,6 +224,7 @@ def _as_text(data: bytes) -> str | None:
                 text = data[:-3].decode(encoding)
             except UnicodeDecodeError:
                 continue
+        text = text.lstrip("\ufeff")
         if all(ch.isprintable() or ch in "\r\n\t" for ch in text):
             return text
     return None
@@ -460,7 +465,10 @@ class BoundedSheet:
     dropped_col: tuple[int, int] | None = None   # (row, col) of the first data beyond the column limit
 
 
-_P = rb"(?:[^\s<>/:!?=\"']+:)?"            # an optional namespace prefix
+# An optional namespace prefix, as loosely as quick-xml (calamine's parser) reads one: a tag's
+# name runs to the first whitespace and its local name starts after the first colon. Every
+# pattern below may over-match (that only sends a sheet to the careful path), never under-match.
+_P = rb"(?:[^\s<>:]+:)?"
 _SHEETDATA_OPEN = re.compile(rb"<" + _P + rb"sheetData(?=[\s/>])[^>]*>")
 _SHEETDATA_CLOSE = re.compile(rb"</" + _P + rb"sheetData\s*>")
 _C_OPEN = re.compile(rb"<" + _P + rb"c[\s/>]")
@@ -491,11 +499,10 @@ def _bounded_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
     lie inside the bounds; the XML passes unchanged but for its <dimension>, which is only a
     hint. Anything else is rewritten: cells outside the bounds dropped (and reported when they
     hold data), every kept cell and row given its explicit position."""
-    if (not _SINGLE_QUOTED.search(xml)
-            and len(_ROW_OPEN.findall(xml)) == len(_ROW_REF.findall(xml))):
+    rows = len(_ROW_REF.findall(xml))
+    if not _SINGLE_QUOTED.search(xml) and len(_ROW_OPEN.findall(xml)) == rows:
         refs = _C_REF.findall(xml)
-        if (len(_C_OPEN.findall(xml)) == len(refs)
-                and len(_R_ATTR.findall(xml)) == len(refs) + len(_ROW_REF.findall(xml))):
+        if len(_C_OPEN.findall(xml)) == len(refs) and len(_R_ATTR.findall(xml)) == len(refs) + rows:
             max_row = max((int(r) for _c, r in refs), default=0)
             max_col = max((_col_index(c) for c, _r in refs if len(c) > 1), default=0)
             if max_row <= max_rows and max_col < max_cols:
@@ -504,11 +511,10 @@ def _bounded_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
 
 
 def _attrs(text: bytes) -> dict[bytes, bytes]:
+    """Unprefixed attributes of a tag (calamine reads r, s and t by their raw names)."""
     out = {}
     for m in _ATTR.finditer(text):
-        key = m[1].rsplit(b":", 1)[-1] if m[1].count(b":") else m[1]
-        if m[1] == key or key == b"r":          # a prefixed r is still a position to drop
-            out.setdefault(key, m[2] if m[2] is not None else m[3])
+        out.setdefault(m[1], m[2] if m[2] is not None else m[3])
     return out
 
 
@@ -518,6 +524,9 @@ def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
     malformed = Unreadable(f"工作表“{name}”的结构已损坏：请在 Excel 中打开并重新保存为 .xlsx 后报送")
     m_open = _SHEETDATA_OPEN.search(xml)
     if m_open is None or m_open[0].endswith(b"/>"):
+        # no cells for calamine to read (it stops at the end of the first sheetData)
+        if _C_OPEN.search(xml, m_open.end() if m_open else 0):
+            raise malformed
         return BoundedSheet(xml)
     m_close = _SHEETDATA_CLOSE.search(xml, m_open.end())
     if m_close is None:
@@ -575,7 +584,7 @@ def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
                 if not in_row:
                     raise malformed
                 flush(row_index)
-                in_row = False
+                in_row = row_hidden = False
                 row_index += 1
                 col_index = 0
                 continue
