@@ -192,7 +192,7 @@ MALFORMED = [
     ("duplicate-label", lambda d: _field(d, "projects", "项目总目标").update(name="年度总体目标"),
      ["sheets.projects", "重复的列名", "年度总体目标"]),
     ("no-project-name", lambda d: (_field(d, "indicators", "项目名称").update(name="所属项目"),
-                                   d["sheets"]["indicators"]["groups"].pop(0)), ["两张表都必须有“项目名称”列"]),
+                                   d["sheets"]["indicators"]["groups"].pop(0)), ["必须有“项目名称”列", "指明指标所属项目"]),
     ("group-names-missing-column", lambda d: _field(d, "indicators", "项目名称").update(name="所属项目"),
      ["分组 “所属项目”", "没有“项目名称”列"]),
     ("bad-max-length", lambda d: _field(d, "projects", "项目名称").update(max_length="100"), ["max_length"]),

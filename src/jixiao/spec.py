@@ -18,8 +18,17 @@ from pathlib import Path
 
 DEFAULT_FORM = "sh-project"
 
+ROLES = ("name", "annual_total", "goal", "whole_goal", "start", "end", "project_total", "carryover",
+         "indicator_note")
+# The Shanghai project form's roles, used when a spec has no [roles] table.
+DEFAULT_ROLES = {"name": "项目名称", "annual_total": "年度资金申请总额", "goal": "年度总体目标",
+                 "whole_goal": "项目总目标", "start": "计划开始日期", "end": "计划完成日期",
+                 "project_total": "项目资金总额", "carryover": "上年结转资金"}
+LAYOUTS = ("sh-project", "tj-project", "sh-overall")
+KINDS = ("project", "overall")
+
 FIELD_TYPES = {
-    "text", "longtext", "date", "amount", "code",
+    "text", "longtext", "date", "amount", "count", "code",
     "project_ref", "level1", "level2", "operator", "value", "unit",
 }
 PRESENCE = {"error", "warning", "none"}
@@ -109,7 +118,22 @@ class FormSpec:
     min_indicators_per_project: int = 3
     satisfaction_floor: float = 80
     source: str = ""
+    roles: dict = field(default_factory=lambda: dict(DEFAULT_ROLES))
+    layout: str = "sh-project"          # which 汇总表 block renderer prints this form
+    kind: str = "project"               # project: many records per unit; overall: one, the unit itself
+    scale_min: float | None = None      # F-10: plausible annual amount range in money_unit
+    scale_max: float | None = None
+    tasks: SheetSpec | None = None      # an extra table (整体支出: 年度重点任务)
+    instructions: tuple[str, ...] = ()  # 填报说明 lines; {projects} {indicators} {money_unit} filled in
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def role(self, key: str) -> str | None:
+        """The label that plays a role (name, goal, annual_total, …) in this form, or None."""
+        return self.roles.get(key)
+
+    @property
+    def data_sheets(self) -> tuple[SheetSpec, ...]:
+        return tuple(s for s in (self.projects, self.indicators, self.tasks) if s is not None)
 
     # -- hierarchy lookups (labels normalised: NFKC, no whitespace, no trailing colon) --
     def level1_names(self) -> tuple[str, ...]:
@@ -211,10 +235,39 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
     sheets = need(data, "sheets", "文件")
     projects = _parse_sheet("projects", need(sheets, "projects", "sheets"), code_lists, where)
     indicators = _parse_sheet("indicators", need(sheets, "indicators", "sheets"), code_lists, where)
-    if "项目名称" not in projects.labels or "项目名称" not in indicators.labels:
-        raise SpecError(f"{where}: 两张表都必须有“项目名称”列")
-    if projects.name.casefold() == indicators.name.casefold():
-        raise SpecError(f"{where}: 两张表的工作表名不能相同（“{projects.name}”）")
+    tasks = _parse_sheet("tasks", sheets["tasks"], code_lists, where) if "tasks" in sheets else None
+    names_seen = [s.name.casefold() for s in (projects, indicators, tasks) if s is not None]
+    if len(set(names_seen)) != len(names_seen):
+        raise SpecError(f"{where}: 数据表的工作表名不能相同（“{projects.name}”）")
+    kind = form.get("kind", "project")
+    if kind not in KINDS:
+        raise SpecError(f"{where}: form.kind 必须是 {'、'.join(KINDS)} 之一")
+    layout = form.get("layout", "sh-project")
+    if layout not in LAYOUTS:
+        raise SpecError(f"{where}: form.layout “{layout}” 不是 {'、'.join(LAYOUTS)} 之一")
+    raw_roles = data.get("roles", DEFAULT_ROLES)
+    if not isinstance(raw_roles, dict) or set(raw_roles) - set(ROLES):
+        raise SpecError(f"{where}: roles 只能有这些键：{'、'.join(ROLES)}")
+    roles = {}
+    for key, label in raw_roles.items():
+        sheet = indicators if key == "indicator_note" else projects
+        if label not in sheet.labels:
+            raise SpecError(f"{where}: roles.{key} 引用了“{sheet.name}”中不存在的列“{label}”")
+        roles[key] = label
+    if "name" not in roles or projects.fields[0].name != roles["name"]:
+        raise SpecError(f"{where}: roles.name 必须是“{projects.name}”的第一列")
+    if kind == "project" and roles["name"] not in indicators.labels:
+        raise SpecError(f"{where}: 项目表单的“{indicators.name}”必须有“{roles['name']}”列，指明指标所属项目")
+    for key in ("annual_total", "project_total", "carryover"):
+        if key in roles and projects.field(roles[key]).type != "amount":
+            raise SpecError(f"{where}: roles.{key} 必须是金额列")
+    for key in ("start", "end"):
+        if key in roles and projects.field(roles[key]).type != "date":
+            raise SpecError(f"{where}: roles.{key} 必须是日期列")
+    raw_instructions = data.get("instructions", {})
+    instructions = raw_instructions.get("lines", []) if isinstance(raw_instructions, dict) else None
+    if not isinstance(instructions, list) or not all(isinstance(line, str) for line in instructions):
+        raise SpecError(f"{where}: instructions.lines 必须是文字列表")
 
     raw_hierarchy = need(data, "hierarchy", "文件")
     if not isinstance(raw_hierarchy, list) or not raw_hierarchy:
@@ -281,9 +334,24 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         min_indicators_per_project=min_indicators,
         satisfaction_floor=floor,
         source=source,
+        roles=roles,
+        layout=layout,
+        kind=kind,
+        scale_min=_number(form.get("scale_min"), where, "form.scale_min"),
+        scale_max=_number(form.get("scale_max"), where, "form.scale_max"),
+        tasks=tasks,
+        instructions=tuple(instructions),
     )
     _build_lookup(spec)
     return spec
+
+
+def _number(value, where: str, context: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise SpecError(f"{where}: {context} 必须是不小于 0 的数字")
+    return float(value)
 
 
 def _nonempty(value, where: str, context: str) -> str:
