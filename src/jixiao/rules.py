@@ -416,21 +416,14 @@ def _amount(rec, label) -> Decimal | None:
     return None if _blank(value) else value
 
 
-DEFAULT_ROLES = {"name": "项目名称", "annual_total": "年度资金申请总额", "goal": "年度总体目标",
-                 "whole_goal": "项目总目标", "start": "计划开始日期", "end": "计划完成日期",
-                 "project_total": "项目资金总额", "carryover": "上年结转资金"}
-
-
 def role(spec: FormSpec, key: str) -> str | None:
-    """The label that plays a role (name, goal, annual_total, …) in this form, or None."""
-    roles = getattr(spec, "roles", None) or DEFAULT_ROLES
-    return roles.get(key)
+    return spec.role(key)
 
 
 def spec_scale(spec: FormSpec) -> tuple[Decimal, Decimal]:
     """F-10: plausible range of an annual amount in the form's unit (元 vs 万元 typed in the wrong one)."""
-    low = Decimal(str(getattr(spec, "scale_min", None) or (1000 if spec.money_unit == "元" else 0)))
-    high = Decimal(str(getattr(spec, "scale_max", None) or 10**12))
+    low = Decimal(str(spec.scale_min if spec.scale_min is not None else (1000 if spec.money_unit == "元" else 0)))
+    high = Decimal(str(spec.scale_max if spec.scale_max is not None else 10**12))
     return low, high
 
 

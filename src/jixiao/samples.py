@@ -101,7 +101,7 @@ def fill_template(template: str | Path, data: dict, out: str | Path, spec: FormS
     projects = wb[spec.projects.name]
     indicators = wb[spec.indicators.name]
     tasks_spec = getattr(spec, "tasks", None)
-    name_label = spec.projects.fields[0].name
+    name_label = spec.role("name")
     link = name_label if name_label in spec.indicators.labels else None
     i_cols = {label: i + 1 for i, label in enumerate(spec.indicators.labels)}
     row_i = FIRST_DATA_ROW + 1

@@ -254,8 +254,8 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         if label not in sheet.labels:
             raise SpecError(f"{where}: roles.{key} 引用了“{sheet.name}”中不存在的列“{label}”")
         roles[key] = label
-    if "name" not in roles or projects.fields[0].name != roles["name"]:
-        raise SpecError(f"{where}: roles.name 必须是“{projects.name}”的第一列")
+    if "name" not in roles:
+        raise SpecError(f"{where}: roles 必须指定 name（“{projects.name}”中标识每条记录的列）")
     if kind == "project" and roles["name"] not in indicators.labels:
         raise SpecError(f"{where}: 项目表单的“{indicators.name}”必须有“{roles['name']}”列，指明指标所属项目")
     for key in ("annual_total", "project_total", "carryover"):
