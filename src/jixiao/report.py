@@ -13,7 +13,7 @@ from .fileio import atomic_path
 from .findings import ERROR
 from .roster import Unit
 from .spec import FormSpec
-from .template import (GROUP_ROW, HEADER_ROW, META_SHEET, TemplateContent, TemplateRequest,
+from .template import (HEADER_ROW, META_SHEET, TemplateContent, TemplateRequest, meta_prefill_text,
                        write_template)
 
 RESULT_SHEET = "校验结果"
@@ -170,7 +170,7 @@ def _front(report: FileReport):
 def _rebuild(report: FileReport, spec: FormSpec, path: Path) -> None:
     sub = report.submission
     meta = sub.meta
-    prefill = json.loads(meta.get("prefill") or "[]")
+    prefill = json.loads(meta_prefill_text(meta) or "[]")
     frozen = {(rec["row"] - 1, spec.projects.column(label)) for rec in prefill for label in rec["values"]}
     marks = _marks(report)
     cells: dict[str, dict] = {}

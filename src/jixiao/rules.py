@@ -21,7 +21,7 @@ from .findings import Finding, finding
 from .reader import Submission, Table
 from .roster import Roster
 from .spec import FormSpec, normalize_label
-from .template import META_KEYS, meta_identity, template_fingerprint
+from .template import META_KEYS, meta_identity, meta_prefill_text, template_fingerprint
 from .roster import Unit
 from .values import IndicatorValue, format_official, is_percent, parse_operator, parse_split
 
@@ -104,8 +104,9 @@ def check_meta(sub: Submission, spec: FormSpec, ctx: Context) -> list[Finding]:
     if out:
         return out
     if meta["form_id"] != spec.id or meta["form_version"] != spec.version:
-        out.append(finding("S-06", file=file, sheet="_meta", got=meta["form_id"], got_version=meta["form_version"],
-                           expected=f"{spec.id}（{spec.version}）"))
+        # Another form's template: its fingerprint and columns are another form's too, say only this.
+        return [finding("S-06", file=file, sheet="_meta", got=meta["form_id"], got_version=meta["form_version"],
+                        expected=f"{spec.id}（{spec.version}）")]
     if ctx.year is not None and meta["年度"] != str(ctx.year):
         out.append(finding("S-07", file=file, sheet="_meta", got=meta["年度"], expected=ctx.year))
     if ctx.department and dept_key(meta["主管部门"]) != dept_key(ctx.department):
@@ -120,7 +121,7 @@ def check_meta(sub: Submission, spec: FormSpec, ctx: Context) -> list[Finding]:
     if code and code not in sub.path.name:
         out.append(finding("S-15", file=file, code=code))
     try:
-        prefill = json.loads(meta["prefill"] or "[]")
+        prefill = json.loads(meta_prefill_text(meta) or "[]")
         assert isinstance(prefill, list)
     except (ValueError, AssertionError):
         prefill = None

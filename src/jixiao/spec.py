@@ -125,6 +125,7 @@ class FormSpec:
     scale_max: float | None = None
     tasks: SheetSpec | None = None      # an extra table (整体支出: 年度重点任务)
     instructions: tuple[str, ...] = ()  # 填报说明 lines; {projects} {indicators} {money_unit} filled in
+    file_title: str = "项目绩效目标申报表"   # template file name: {编码}_{名称}_{年度}年度{file_title}.xlsx
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
 
     def role(self, key: str) -> str | None:
@@ -341,6 +342,7 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         scale_max=_number(form.get("scale_max"), where, "form.scale_max"),
         tasks=tasks,
         instructions=tuple(instructions),
+        file_title=_nonempty(form.get("file_title", "项目绩效目标申报表"), where, "form.file_title"),
     )
     _build_lookup(spec)
     return spec

@@ -54,8 +54,9 @@ class TemplateContent:
     meta: dict[str, str] = field(default_factory=dict)   # _meta values to keep as they were
 
 
-def template_filename(unit: Unit, year: int) -> str:
-    return f"{unit.code}_{unit.name}_{year}年度项目绩效目标申报表.xlsx"
+def template_filename(unit: Unit, year: int, spec: FormSpec | None = None) -> str:
+    title = spec.file_title if spec else "项目绩效目标申报表"
+    return f"{unit.code}_{unit.name}_{year}年度{title}.xlsx"
 
 
 def prefill_records(spec: FormSpec, budget) -> list[dict]:
@@ -70,8 +71,26 @@ def prefill_records(spec: FormSpec, budget) -> list[dict]:
 
 
 def prefill_json(prefill: list[dict]) -> str:
-    """The `_meta` prefill value: compact JSON, which must fit in one cell (CELL_MAX_CHARS)."""
+    """The `_meta` prefill value: compact JSON, split over rows prefill, prefill.2, … (one cell
+    holds at most CELL_MAX_CHARS characters)."""
     return json.dumps(list(prefill), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+PREFILL_MAX_PARTS = 50
+
+
+def prefill_parts(text: str) -> dict[str, str]:
+    chunks = [text[i:i + CELL_MAX_CHARS] for i in range(0, len(text), CELL_MAX_CHARS)] or [""]
+    return {("prefill" if i == 0 else f"prefill.{i + 1}"): chunk for i, chunk in enumerate(chunks)}
+
+
+def meta_prefill_text(meta: dict) -> str:
+    """The prefill JSON as written, joined back from its `_meta` rows."""
+    text, i = meta.get("prefill") or "", 2
+    while f"prefill.{i}" in meta:
+        text += meta[f"prefill.{i}"]
+        i += 1
+    return text
 
 
 def template_fingerprint(spec: FormSpec, identity: dict, prefill: list[dict]) -> str:
@@ -116,6 +135,7 @@ class _Formats:
             "operator": fmt(locked=False, num_format="@", align="center"),
             # Text format: "85%" stays "85%" instead of becoming 0.85, and "=100" is not a formula.
             "value": fmt(locked=False, num_format="@", align="right"),
+            "count": fmt(locked=False, num_format="0", align="center"),
             "unit": fmt(locked=False, num_format="@", align="center"),
         }
         grey = {"bg_color": "#EDEDED", "border": 1, "locked": True}
@@ -131,7 +151,7 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
                    content: TemplateContent | None = None) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
-    wb.set_properties({"title": f"{request.year}年度项目绩效目标申报表", "subject": request.unit.name,
+    wb.set_properties({"title": f"{request.year}年度{spec.file_title}", "subject": request.unit.name,
                        "author": request.department, "comments": f"jixiao {__version__}"})
     formats = _Formats(wb)
     prefill = list(request.prefill)
@@ -142,6 +162,7 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     instructions = wb.add_worksheet(INSTRUCTIONS_SHEET)
     projects = wb.add_worksheet(spec.projects.name)
     indicators = wb.add_worksheet(spec.indicators.name)
+    tasks = wb.add_worksheet(spec.tasks.name) if spec.tasks else None
     codes = wb.add_worksheet(CODES_SHEET)
     meta = wb.add_worksheet(META_SHEET)
 
@@ -149,35 +170,39 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     _write_instructions(instructions, spec, request, formats)
     _write_data_sheet(wb, projects, spec.projects, spec, formats, names)
     _write_data_sheet(wb, indicators, spec.indicators, spec, formats, names)
+    if tasks is not None:
+        _write_data_sheet(wb, tasks, spec.tasks, spec, formats, names)
     _write_prefill(projects, spec, prefill, formats)
+    data_sheets = [(spec.projects, projects), (spec.indicators, indicators)]
+    if tasks is not None:
+        data_sheets.append((spec.tasks, tasks))
     if content:
-        for sheet, ws in ((spec.projects, projects), (spec.indicators, indicators)):
+        for sheet, ws in data_sheets:
             _write_content(wb, ws, sheet, content, formats)
 
     first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
-    letter = xl_col_to_name(spec.projects.column("项目名称"))
+    letter = xl_col_to_name(spec.projects.column(spec.role("name")))
     wb.define_name("ProjectNames", f"='{spec.projects.name}'!${letter}${first}:${letter}${last}")
 
     meta_values = {**identity,
                    "截止日期": request.deadline.isoformat() if request.deadline else "",
                    "生成时间": dt.datetime.now().replace(microsecond=0).isoformat(),
                    "生成工具": f"jixiao {__version__}",
-                   "prefill": prefill_json(prefill),
                    "fingerprint": template_fingerprint(spec, identity, prefill)}
+    parts = prefill_parts(prefill_json(prefill))
+    meta_values["prefill"] = parts.pop("prefill")
     if content:
         meta_values.update({k: v for k, v in content.meta.items() if k in ("截止日期", "生成时间", "生成工具")})
-    if len(meta_values["prefill"]) > CELL_MAX_CHARS:
-        raise InputError([f"单位 {request.unit.code} {request.unit.name} 的预算预填内容过多"
-                          f"（{len(meta_values['prefill'])} 个字符，_meta 单元格最多 {CELL_MAX_CHARS} 个）："
-                          "请减少预填的项目或缩短项目名称"])
-    for row, key in enumerate(META_KEYS):
+    if len(parts) >= PREFILL_MAX_PARTS:
+        raise InputError([f"单位 {request.unit.code} {request.unit.name} 的预算预填内容过多：请减少预填的项目"])
+    for row, (key, value) in enumerate([*((k, meta_values[k]) for k in META_KEYS), *parts.items()]):
         meta.write_string(row, 0, key)
-        meta.write_string(row, 1, meta_values[key])
+        meta.write_string(row, 1, value)
     meta.set_column(0, 0, 14)
     meta.set_column(1, 1, 60)
 
     protect = {"format_columns": True, "format_rows": True, "autofilter": False}
-    for ws in (instructions, projects, indicators, codes, meta):
+    for ws in (instructions, *(ws for _, ws in data_sheets), codes, meta):
         ws.protect(password or "", protect)
     codes.hide()
     meta.very_hidden()
@@ -220,23 +245,15 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     deadline = f"{d.year}年{d.month}月{d.day}日" if d else "（见通知）"
     p, i = spec.projects.name, spec.indicators.name
     lines = [
-        (f"{request.year}年度项目绩效目标申报表 填报说明", formats.title),
+        (f"{request.year}年度{spec.file_title} 填报说明", formats.title),
         (f"主管部门：{request.department}", formats.bold),
         (f"填报单位：{request.unit.name}（单位编码 {request.unit.code}）", formats.bold),
         (f"报送截止：{deadline}", formats.bold),
         ("", None),
-        (f"1. 在“{p}”表中每个项目填一行；灰色单元格是预算预填内容，不能修改。", formats.text),
-        (f"2. 金额单位为{spec.money_unit}，填数字即可，最多两位小数；"
-         "年度资金申请总额＝当年财政拨款＋上年结转资金＋年度其他资金。", formats.text),
-        ("3. 日期填写如 2023-01-01；计划开始日期不得晚于计划完成日期。", formats.text),
-        (f"4. 在“{i}”表中每条指标填一行：先选项目名称，再选一级指标、二级指标，然后填写三级指标。", formats.text),
-        ("5. 定量指标：运算符选 ≥、≤、＝、>、<，指标值只填数字（如 280），计量单位选择或填写（如 次、%）。"
-         "请不要直接键入半角“=”，它会被 Excel 当作公式。", formats.text),
-        ("6. 定性指标：运算符和计量单位留空，指标值填文字（如 及时、健全）。", formats.text),
-        ("7. 每个项目至少要有产出指标和效益指标，并应有满意度指标。", formats.text),
-        ("8. 不要修改表头、增删或重命名工作表，不要使用公式；复制粘贴时请使用“粘贴为数值”。", formats.text),
-        (f"9. 填好后请以原文件名保存为 .xlsx 并报送，不要另存为 .xls 或加密码。", formats.text),
     ]
+    values = {"projects": p, "indicators": i, "money_unit": spec.money_unit,
+              "tasks": spec.tasks.name if spec.tasks else ""}
+    lines += [(f"{n}. {line.format(**values)}", formats.text) for n, line in enumerate(spec.instructions, start=1)]
     ws.set_column(0, 0, 110)
     for row, (text, fmt) in enumerate(lines):
         if fmt is None:
@@ -307,6 +324,9 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
     elif f.type == "amount":
         opts.update(validate="decimal", criteria="between", minimum=0, maximum=1e12,
                     error_message=f"请填写不小于 0 的金额（{spec.money_unit}），最多两位小数。")
+    elif f.type == "count":
+        opts.update(validate="integer", criteria="between", minimum=0, maximum=10_000_000,
+                    error_message="请填写不小于 0 的整数。")
     elif f.max_length:
         opts.update(validate="length", criteria="<=", value=f.max_length,
                     error_message=f"不能超过 {f.max_length} 个字。")
@@ -435,10 +455,8 @@ def check_budget(spec: FormSpec, roster: Roster, budget: dict[str, list[BudgetRo
                 if f.max_length and len(value) > f.max_length:
                     problems.append(f"{who} 项目“{name}”：{label}超过 {f.max_length} 个字")
             fixed.append(BudgetRow(row.unit_code, values))
-        size = len(prefill_json(prefill_records(spec, fixed)))
-        if size > CELL_MAX_CHARS:
-            problems.append(f"{who} 的预算预填内容过多（{size} 个字符，模板的 _meta 单元格最多 {CELL_MAX_CHARS} 个）："
-                            "请减少预填的项目或缩短项目名称")
+        if len(prefill_parts(prefill_json(prefill_records(spec, fixed)))) >= PREFILL_MAX_PARTS:
+            problems.append(f"{who} 的预算预填内容过多：请减少预填的项目")
         out[code] = fixed
     if problems:
         raise InputError(problems)
@@ -459,7 +477,7 @@ def write_templates(roster: Roster, department: str, year: int, out_dir: str | P
         for unit in roster.units:
             rows = budget.get(unit.code, ())
             request = TemplateRequest(unit, department, year, deadline, tuple(prefill_records(spec, rows)))
-            name = template_filename(unit, year)
+            name = template_filename(unit, year, spec)
             write_template(spec, request, tmp / name, password)
             written.append(out_dir / name)
             if progress:
