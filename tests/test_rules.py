@@ -147,7 +147,7 @@ def test_f02_message_diagnoses_a_tranche_typed_in_the_wrong_year(seed_returns, r
 
 
 # Rules that only the other forms can trigger; tests/test_forms.py has their cases.
-OTHER_FORMS_ONLY = {"H-08", "V-20", "F-11"}
+OTHER_FORMS_ONLY = {"H-08", "V-20", "F-11", "P-13", "P-14"}
 
 
 def test_every_rule_has_a_failing_case():

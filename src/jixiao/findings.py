@@ -110,6 +110,8 @@ rule("P-08", ERROR, "单元格是公式", "单元格是公式（{formula}）：�
 rule("P-09", WARNING, "含有网页标签", "内容含有网页标签（如 {tag}）：请删除这些标签，只保留文字")
 rule("P-10", WARNING, "文字过长", "内容有 {length} 个字，超过 {limit} 字：请精简")
 rule("P-11", ERROR, "Excel 错误值", "单元格是错误值 {value}：请改为正确的数值或文字")
+rule("P-13", ERROR, "整体支出只填一行", "“{sheet_name}”只能填写本部门（单位）一行：请删除多余的行")
+rule("P-14", ERROR, "不是整数", "“{value}”不是有效的数目：请填写不小于 0 的整数")
 rule("P-12", WARNING, "疑似错别字", "“{wrong}”疑似应为“{right}”：请核对")
 
 # Money (F-)

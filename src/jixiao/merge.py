@@ -195,6 +195,12 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         project.indicators.append(Indicator(level1, level2, rec["三级指标"], iv,
                                             format_official(iv, spec.value_style), note))
 
+    tasks = batch.tasks
+    if tasks is not None:
+        for rec in frame_records(tasks):
+            sub_i = int(rec["_sub"])
+            if sub_i in accepted_set and sub_i in first_of_sub:
+                first_of_sub[sub_i].tasks.append({k: v for k, v in rec.items() if not k.startswith("_")})
     order = {code: i for i, code in enumerate(units)}
     ordered = sorted(projects.values(), key=lambda p: (order[p.unit.code], p.row))
     for p in ordered:

@@ -60,6 +60,7 @@ class Batch:
     findings: dict[int, list[Finding]]
     projects: pd.DataFrame
     indicators: pd.DataFrame
+    tasks: pd.DataFrame | None = None
 
 
 def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> Batch:
@@ -68,16 +69,20 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
     for i, sub in enumerate(subs):
         if sub.readable:
             out[i].extend(check_meta(sub, spec, ctx))
-    projects, indicators, bad = build_frames(subs, spec, out)
+    frames, bad = build_frames(subs, spec, out)
+    projects, indicators, tasks = frames["projects"], frames["indicators"], frames.get("tasks")
     index_of = {s.file: i for i, s in enumerate(subs)}
-    for f in validate_projects(projects, subs, spec, ctx) + validate_indicators(indicators, projects, subs, spec):
+    found = validate_projects(projects, subs, spec, ctx) + validate_indicators(indicators, projects, subs, spec)
+    if tasks is not None and not tasks.empty:
+        found += _schema_findings(tasks, subs, spec.tasks, spec)
+    for f in found:
         if f.rule == "P-01" and (f.file, f.sheet, f.cell) in bad:
             continue  # the cell already has a finding saying why it is unusable
         out[index_of[f.file]].append(f)
     order = {"S": 0, "P": 1, "F": 2, "H": 3, "V": 4, "C": 5}
     for findings in out.values():
         findings.sort(key=lambda f: (f.sheet, _cell_key(f.cell), order.get(f.rule[0], 9), f.rule))
-    return Batch(out, projects, indicators)
+    return Batch(out, projects, indicators, tasks)
 
 
 def _cell_key(cell: str) -> tuple:
@@ -181,11 +186,11 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
     """Typed projects and indicators frames over all files; unusable cells become findings and NA."""
     bad: set[tuple[str, str, str]] = set()
     frames = {}
-    for sheet in (spec.projects, spec.indicators):
+    for sheet in spec.data_sheets:
         records = []
         labels = sheet.labels
         for i, sub in enumerate(subs):
-            table: Table | None = sub.projects if sheet.key == "projects" else sub.indicators
+            table: Table | None = getattr(sub, sheet.key, None)
             if table is None:
                 continue
             formulas = {cell: text for (name, cell), text in sub.formulas.items() if name == table.sheet}
@@ -204,7 +209,8 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
                                               value=raw.strip()))
                         bad.add((sub.file, table.sheet, cell))
                         raw = None
-                    record[f.name] = None if raw is None else _typed(f, raw, sub, table, r, out[i], bad)
+                    record[f.name] = None if raw is None else _typed(f, raw, sub, table, r, out[i], bad,
+                                                                     spec.money_unit)
                 records.append(record)
         columns = ["_sub", "_row", *labels]
         df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
@@ -215,7 +221,7 @@ def build_frames(subs: list[Submission], spec: FormSpec, out: dict[int, list[Fin
         ind["_iv"] = [_parse_split_cached(o, v, u) for o, v, u in zip(ind["运算符"], ind["指标值"], ind["计量单位"])]
     else:
         ind["_iv"] = pd.Series(dtype=object)
-    return frames["projects"], ind, bad
+    return frames, bad
 
 
 def frame_records(df: pd.DataFrame) -> list[dict]:
@@ -246,7 +252,7 @@ def _parse_split_cached(op, value, unit) -> IndicatorValue:
 _TRIM = " \t\r\n\u3000\u00a0\u200b\ufeff"
 
 
-def _typed(f, raw, sub, table, row, out, bad):
+def _typed(f, raw, sub, table, row, out, bad, money_unit):
     if f.type in TEXT_TYPES and isinstance(raw, str):
         # Fast path: most text needs no cleaning at all.
         if raw and raw[0] not in _TRIM and raw[-1] not in _TRIM and "\u00a0" not in raw:
@@ -266,13 +272,23 @@ def _typed(f, raw, sub, table, row, out, bad):
             amount, was_text = to_decimal(raw)
         except ValueError:
             out.append(finding("F-01", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw),
-                               unit="元"))
+                               unit=money_unit))
             bad.add((sub.file, sheet, cell))
             return None
         if was_text:
             out.append(finding("F-12", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw),
                                parsed=money_text(amount)))
         return amount
+    if f.type == "count":
+        try:
+            number, _ = to_decimal(raw)
+            if number is None or number != number.to_integral_value() or number < 0:
+                raise ValueError(raw)
+            return int(number)
+        except ValueError:
+            out.append(finding("P-14", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw)))
+            bad.add((sub.file, sheet, cell))
+            return None
     if f.type in ("operator", "value"):
         return raw if not isinstance(raw, str) else clean_text(raw)
     return clean_text(raw)
@@ -323,7 +339,7 @@ def run_schema(df: pd.DataFrame, sheet, spec: FormSpec):
 
 def _cell_of(subs, df, index, label, sheet) -> tuple[Submission, str, str]:
     sub = subs[int(df.at[index, "_sub"])]
-    table = sub.projects if sheet == "projects" else sub.indicators
+    table = getattr(sub, sheet)
     row = int(df.at[index, "_row"])
     col = table.columns.get(label)
     return sub, table.sheet, a1(row, col if col is not None else 0)
@@ -377,6 +393,8 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
                                if label in table.columns else a1(row, 0), field=label, **values))
 
         name = rec.get(name_label)
+        if spec.kind == "overall" and any(k[0] == int(rec["_sub"]) for k in seen):
+            at(name_label, "P-13", sheet_name=table.sheet)
         if name:
             key = (int(rec["_sub"]), _label_key(name))
             if key in seen:
