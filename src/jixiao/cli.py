@@ -190,6 +190,38 @@ def merge(
 
 
 @app.command()
+def status(
+    inbox: Annotated[Path, typer.Argument(help="收件文件夹（各单位报送的工作簿保存在这里）")],
+    roster: Annotated[Path, typer.Option("--roster", help="报送名单 (.xlsx/.csv)：单位编码、单位名称、联系人、联系电话")],
+    dept: DeptOpt = None,
+    year: YearOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="以 JSON 输出报送情况")] = False,
+    xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help="另存可打印的催报表 (.xlsx)")] = None,
+    form: FormOpt = DEFAULT_FORM,
+    quiet: QuietOpt = False,
+):
+    """报送情况：哪些单位已报送并通过校验、有错误、尚未报送（记录在收件文件夹的 .jixiao 台账中）。"""
+    from .check import collect_paths
+    from .status import collection_status, print_status, status_json, write_status_xlsx
+
+    started = time.perf_counter()
+    with handled():
+        units = load_roster(roster)
+        with progress_bar(len(collect_paths([inbox])), "扫描", quiet or json_) as tick:
+            report = collection_status(inbox, units, department=dept, year=year, form=form, progress=tick)
+        if xlsx:
+            write_status_xlsx(report, xlsx, units)
+    if json_:
+        sys.stdout.write(status_json(report) + "\n")
+        return
+    print_status(report, out)
+    if xlsx:
+        out.print(f"催报表：{xlsx}")
+    out.print(f"{report.summary_line()}（新读取 {report.scan.checked} 个文件，"
+              f"用时 {time.perf_counter() - started:.1f} 秒）")
+
+
+@app.command()
 def demo(output: Annotated[Path, typer.Option("-o", "--output", help="演示输出文件夹")] = Path("demo-out")):
     """在 samples/ 上演示完整流程：生成模板 → 填报 → 校验 → 更正 → 汇总。"""
     from .demo import run_demo

@@ -7,6 +7,7 @@ annotated copies written) → the units correct what the findings say → check 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .report import annotate
 from .roster import load_roster
 from .samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir
 from .spec import load_form
+from .status import collection_status
 from .template import write_templates
 
 
@@ -26,7 +28,7 @@ class RoundResult:
     templates: list[Path]
     first_round: list = field(default_factory=list)
     annotated: list[Path] = field(default_factory=list)
-    second_round: list = field(default_factory=list)
+    second_round: object = None            # the status report after resubmission
     merge: MergeResult | None = None
 
 
@@ -51,6 +53,19 @@ def run_demo(out_dir: str | Path = "demo-out", say=print) -> DemoResult:
     return result
 
 
+def _received_at(path: Path, when: dt.datetime) -> None:
+    """Units' files arrive over days; the ledger takes a file's save time as its receipt time."""
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+def _say_status(inbox: Path, roster, department, year, form, say):
+    report = collection_status(inbox, roster, department=department, year=year, form=form)
+    for row in report.rows:
+        say(f"   {row.unit.code} {row.unit.name}：{row.status}" + (f"（{row.file}）" if row.file else ""))
+    say(f"   {report.summary_line()}")
+    return report
+
+
 def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
     form = plan["form"]
     spec = load_form(form)
@@ -62,20 +77,21 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
     templates = write_templates(roster, department, year, folder / "1-模板", deadline=deadline, form=form)
     result = RoundResult(form, folder, templates)
 
-    say("2. 单位填报并第一次报送（样例数据来自真实申报表，含原表中的真实问题）")
-    first, second = folder / "2-回收" / "第一次报送", folder / "2-回收" / "更正后报送"
-    first.mkdir(parents=True)
-    second.mkdir(parents=True)
+    say("2. 单位填报并报送到收件箱（样例数据来自真实申报表，含原表中的真实问题）")
+    inbox = folder / "2-收件箱"
+    inbox.mkdir(parents=True)
     by_code = {p.name.split("_", 1)[0]: p for p in templates}
     fixes = plan.get("fix", [])
+    received = dt.datetime.combine(deadline, dt.time(9)) - dt.timedelta(days=10)
+    first_files = []
     for unit in plan["units"]:
-        data = load_seed(unit["seed"])
         template = by_code[unit["code"]]
-        fill_template(template, data, first / template.name, spec)
-        fill_template(template, apply_fixes(data, unit["code"], fixes), second / template.name, spec)
+        path = fill_template(template, load_seed(unit["seed"]), inbox / template.name, spec)
+        _received_at(path, received)
+        first_files.append(path)
 
     say("3. 校验第一次报送")
-    result.first_round = check_files([first], roster=roster, department=department, year=year, form=form)
+    result.first_round = check_files(first_files, roster=roster, department=department, year=year, form=form)
     for report in result.first_round:
         say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
         for f in report.findings:
@@ -85,17 +101,22 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
         if annotated:
             result.annotated.append(annotated)
     say(f"   标注副本：{folder / '3-校验结果'}")
+    _say_status(inbox, roster, department, year, form, say)
 
-    if fixes:
-        say("4. 单位按校验结果更正后重新报送，再次校验")
+    corrected = [u for u in plan["units"] if any(f["code"] == u["code"] for f in fixes)]
+    if corrected:
+        say("4. 单位按校验结果更正后重新报送（旧文件留在收件箱，台账按接收时间取最新的一份）")
     else:
-        say("4. 没有错误需要更正，原样报送")
-    result.second_round = check_files([second], roster=roster, department=department, year=year, form=form)
-    for report in result.second_round:
-        say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
+        say("4. 没有错误需要更正")
+    for unit in corrected:
+        template = by_code[unit["code"]]
+        data = apply_fixes(load_seed(unit["seed"]), unit["code"], fixes)
+        path = fill_template(template, data, inbox / f"{template.stem}（更正）.xlsx", spec)
+        _received_at(path, received + dt.timedelta(days=3))
+    result.second_round = _say_status(inbox, roster, department, year, form, say)
 
-    say("5. 汇总")
-    result.merge = merge_files([second], folder, roster=roster, department=department, year=year, form=form)
+    say("5. 汇总收件箱")
+    result.merge = merge_files([inbox], folder, roster=roster, department=department, year=year, form=form)
     for line in result.merge.reconciliation:
         say(f"   {line}")
     say(f"   汇总表：{result.merge.path}")

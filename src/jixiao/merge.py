@@ -63,6 +63,8 @@ class UnitStatus:
     errors: int = 0
     warnings: int = 0
     amount: Decimal = Decimal(0)
+    received: str = ""                # receipt time of the file used (ledger; folder inputs only)
+    superseded: list[str] = field(default_factory=list)   # the unit's older files, not merged
 
 
 @dataclass
@@ -97,7 +99,14 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     files = collect_paths(paths)
     if not files:
         raise MergeRefused("没有找到要汇总的工作簿")
-    subs = read_all(files, form, progress, workers)
+    selection = None
+    if any(Path(p).is_dir() for p in paths):
+        # A folder is a collection inbox: only each unit's latest file (by receipt time) is merged.
+        from .ledger import select_latest
+
+        selection = select_latest(paths, roster=roster, department=department, year=year, form=form,
+                                  workers=workers)
+    subs = read_all(selection.chosen if selection else files, form, progress, workers)
     batch = check_submissions(subs, spec, Context(roster, department, year))
     reports = reports_of(subs, batch)
     bad = [r for r in reports if r.errors]
@@ -106,7 +115,19 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     department, year = _agree(reports, department, year)
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
-    return consolidate(spec, department, year, roster, subs, batch, reports, accepted), reports, files
+    consolidated = consolidate(spec, department, year, roster, subs, batch, reports, accepted)
+    if selection is not None:
+        _note_selection(consolidated, selection)
+    return consolidated, reports, files
+
+
+def _note_selection(consolidated: Consolidated, selection) -> None:
+    """报送情况 says which file of a unit was used, when it arrived, and which older ones were not."""
+    for status in consolidated.units:
+        entry = selection.used.get(status.unit.code)
+        if entry is not None and status.file == entry.name:
+            status.received = entry.received.strftime("%Y-%m-%d %H:%M")
+        status.superseded = [s.path.name for s in selection.superseded_of(status.unit.code)]
 
 
 def _agree(reports: list[FileReport], department: str | None, year: int | None) -> tuple[str, int]:

@@ -86,6 +86,7 @@ class Submission:
     meta: dict[str, str] | None = None
     projects: Table | None = None
     indicators: Table | None = None
+    tasks: Table | None = None                     # the form's extra table (整体支出: 年度重点任务)
     formulas: dict[tuple[str, str], str] = field(default_factory=dict)   # (sheet, A1) → formula
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True
@@ -131,7 +132,7 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
     sub.date1904 = book.date1904
     sub.findings.extend(_package_findings(sub, package, book))
     wanted = {}
-    for sheet in (spec.projects, spec.indicators):
+    for sheet in spec.data_sheets:
         actual = book.find_sheet(sheet.name)
         if actual is None:
             sub.findings.append(finding("S-02", file=sub.file, sheet=sheet.name, sheet_name=sheet.name))
@@ -145,15 +146,13 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
     try:
         if META_SHEET in bounded:
             sub.meta = _read_meta(wb)
-        for sheet in (spec.projects, spec.indicators):
+        for sheet in spec.data_sheets:
             actual = book.find_sheet(sheet.name)
             if actual is None:
                 continue
-            table = _read_table(wb, actual, sheet, bounded[actual], sub)
-            if sheet.key == "projects":
-                sub.projects = table
-            else:
-                sub.indicators = table
+            # The header row is the one holding the record's name (项目名称), or the sheet's first label.
+            anchor = spec.role("name") if spec.role("name") in sheet.labels else sheet.labels[0]
+            setattr(sub, sheet.key, _read_table(wb, actual, sheet, bounded[actual], sub, anchor))
     finally:
         wb.close()
 
@@ -697,7 +696,8 @@ def _read_meta(wb) -> dict[str, str]:
 
 # --- the two tables ------------------------------------------------------------------------------
 
-def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: Submission) -> Table | None:
+def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: Submission,
+                anchor: str) -> Table | None:
     limit = HEADER_SEARCH_ROWS + sheet.rows + EXTRA_ROWS_SCANNED
     rows = _load_rows(wb, actual, limit)
     formulas, errors = _formulas_and_errors(bounded.xml)
@@ -705,11 +705,11 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
         sub.formulas[(actual, a1(r, c))] = formula
     header_row = None
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        if any(normalize_label(v) == "项目名称" for v in row):
+        if any(normalize_label(v) == normalize_label(anchor) for v in row):
             header_row = r
             break
     if header_row is None:
-        sub.findings.append(finding("S-03", file=sub.file, sheet=actual, cell="A1", field="项目名称", label="项目名称"))
+        sub.findings.append(finding("S-03", file=sub.file, sheet=actual, cell="A1", field=anchor, label=anchor))
         return None
     found: dict[str, int] = {}
     for c, v in enumerate(rows[header_row]):
@@ -718,8 +718,8 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
             found[label] = c
     columns = {}
     for label in sheet.labels:
-        if label in found:
-            columns[label] = found[label]
+        if normalize_label(label) in found:
+            columns[label] = found[normalize_label(label)]
         else:
             sub.findings.append(finding("S-03", file=sub.file, sheet=actual, cell=a1(header_row, 0),
                                         field=label, label=label))

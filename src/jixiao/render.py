@@ -522,7 +522,7 @@ def _write_detail(ws, c: Consolidated, st: _Styles) -> None:
 
 STATUS_COLUMNS = (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 14),
                   ("文件", 40), ("状态", 12), ("项目数", 8), ("指标数", 8), ("错误数", 8), ("提示数", 8),
-                  ("年度资金申请总额", 16))
+                  ("年度资金申请总额", 16), ("接收时间", 16), ("备注", 40))
 
 
 def _write_status(ws, c: Consolidated, st: _Styles) -> None:
@@ -540,6 +540,9 @@ def _write_status(ws, c: Consolidated, st: _Styles) -> None:
         for col, n in ((7, u.projects), (8, u.indicators), (9, u.errors), (10, u.warnings)):
             ws.write_number(i, col, n, st.int)
         ws.write_number(i, 11, float(u.amount), st.money)
+        ws.write_string(i, 12, u.received, st.center)
+        note = f"已采用最新报送的文件；较早的 {len(u.superseded)} 份未汇总：{'、'.join(u.superseded)}" if u.superseded else ""
+        ws.write_string(i, 13, note, st.text)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(1, len(c.units)), len(STATUS_COLUMNS) - 1)
     ws.set_landscape()
@@ -634,9 +637,10 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     if problems:
         raise ReconciliationError("汇总表核对失败，未写入：\n" + "\n".join(problems[:30]))
     n_ind = sum(want_counts.values())
+    annual, unit = role(consolidated.spec, "annual_total"), consolidated.spec.money_unit
     for status in units_with_projects:
         lines.append(f"{status.unit.name}：{status.projects} 个项目、{status.indicators} 条指标，"
-                     f"年度资金申请总额 {money_text(consolidated.totals(status.unit.code)['年度资金申请总额'])} 元 ✓")
-    lines.append(f"合计：{len(consolidated.projects)} 个项目、{n_ind} 条指标，年度资金申请总额 "
-                 f"{money_text(want_total['年度资金申请总额'])} 元，与输入逐分一致 ✓")
+                     f"{annual} {money_text(consolidated.totals(status.unit.code)[annual])} {unit} ✓")
+    lines.append(f"合计：{len(consolidated.projects)} 个项目、{n_ind} 条指标，{annual} "
+                 f"{money_text(want_total[annual])} {unit}，与输入逐分一致 ✓")
     return lines
