@@ -185,7 +185,7 @@ def merge(
         print_reports(skipped, err, show_warnings=False)
     for line in result.reconciliation:
         out.print(line)
-    out.print(f"已写入汇总表：{result.path}（{len(result.consolidated.projects)} 个项目，"
+    out.print(f"已写入汇总表：{result.path}（{len(result.consolidated.projects)} 个{result.consolidated.spec.record_noun}，"
               f"用时 {time.perf_counter() - started:.1f} 秒）")
 
 

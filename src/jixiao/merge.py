@@ -87,8 +87,8 @@ class Consolidated:
         return out
 
 
-def default_output_name(department: str, year: int) -> str:
-    return f"{department}{year}年度项目绩效目标汇总表.xlsx"
+def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:
+    return f"{department}{year}年度{spec.summary_title if spec else '项目绩效目标汇总表'}.xlsx"
 
 
 def prepare_merge(paths, *, roster: Roster | None = None, department: str | None = None,

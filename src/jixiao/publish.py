@@ -31,7 +31,8 @@ def merge_files(paths, output: str | Path | None = None, *, roster: Roster | Non
                                                  skip_invalid=skip_invalid, form=form, progress=progress,
                                                  workers=workers)
     if output is None or Path(output).is_dir():
-        output = Path(output or ".") / default_output_name(consolidated.department, consolidated.year)
+        output = Path(output or ".") / default_output_name(consolidated.department, consolidated.year,
+                                                               consolidated.spec)
     output = Path(output)
     if any(output.resolve() == f.resolve() for f in files):
         raise MergeRefused(f"输出文件 {output} 是输入文件之一：请换一个输出文件名")

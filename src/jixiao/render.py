@@ -87,7 +87,7 @@ def _display_text(text: str | None) -> str:
 def write_summary(c: Consolidated, path: Path) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
-    wb.set_properties({"title": f"{c.department}{c.year}年度项目绩效目标汇总表", "author": "jixiao"})
+    wb.set_properties({"title": f"{c.department}{c.year}年度{c.spec.summary_title}", "author": "jixiao"})
     st = _Styles(wb)
     _write_summary_sheet(wb.add_worksheet(SUMMARY_SHEET), c, st)
     _write_forms(wb, c, st)
@@ -118,9 +118,9 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
     amount_cols = [labels.index(a) for a in c.amount_fields()]
     count_cols = list(range(len(labels) - len(c.spec.hierarchy) - 1, len(labels)))
     last_col = len(labels) - 1
-    ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度项目绩效目标汇总表", st.title)
+    ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度{c.spec.summary_title}", st.title)
     first_amount = amount_cols[0] if amount_cols else 3
-    ws.merge_range(1, 0, 1, last_col, f"金额单位：{c.spec.money_unit}    项目 {len(c.projects)} 个    "
+    ws.merge_range(1, 0, 1, last_col, f"金额单位：{c.spec.money_unit}    {c.spec.record_noun} {len(c.projects)} 个    "
                                       f"报送单位 {sum(1 for u in c.units if u.projects)} 个", st.note)
     for col, (label, width) in enumerate(cols):
         ws.write_string(SUMMARY_HEADER_ROW, col, label, st.header)
@@ -160,7 +160,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
         # Subtotal: SUM over the unit's rows, written with its value for readers that don't recalculate.
         ws.write_string(row, 0, "", st.sub_text)
         ws.write_string(row, 1, f"{status.unit.name}小计", st.sub_text)
-        _label_span(ws, row, 2, first_amount - 1, f"{status.projects} 个项目", st.sub_text)
+        _label_span(ws, row, 2, first_amount - 1, f"{status.projects} 个{c.spec.record_noun}", st.sub_text)
         totals = c.totals(status.unit.code)
         for col, label in zip(amount_cols, c.amount_fields()):
             rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
@@ -175,7 +175,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
             subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
         row += 1
     ws.write_string(row, 0, "合计", st.total_text)
-    _label_span(ws, row, 1, first_amount - 1, f"{len(c.projects)} 个项目", st.total_text)
+    _label_span(ws, row, 1, first_amount - 1, f"{len(c.projects)} 个{c.spec.record_noun}", st.total_text)
     grand = c.totals()
     for col, label in zip(amount_cols, c.amount_fields()):
         ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
@@ -638,9 +638,10 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
         raise ReconciliationError("汇总表核对失败，未写入：\n" + "\n".join(problems[:30]))
     n_ind = sum(want_counts.values())
     annual, unit = role(consolidated.spec, "annual_total"), consolidated.spec.money_unit
+    noun = consolidated.spec.record_noun
     for status in units_with_projects:
-        lines.append(f"{status.unit.name}：{status.projects} 个项目、{status.indicators} 条指标，"
+        lines.append(f"{status.unit.name}：{status.projects} 个{noun}、{status.indicators} 条指标，"
                      f"{annual} {money_text(consolidated.totals(status.unit.code)[annual])} {unit} ✓")
-    lines.append(f"合计：{len(consolidated.projects)} 个项目、{n_ind} 条指标，{annual} "
+    lines.append(f"合计：{len(consolidated.projects)} 个{noun}、{n_ind} 条指标，{annual} "
                  f"{money_text(want_total[annual])} {unit}，与输入逐分一致 ✓")
     return lines

@@ -126,6 +126,8 @@ class FormSpec:
     tasks: SheetSpec | None = None      # an extra table (整体支出: 年度重点任务)
     instructions: tuple[str, ...] = ()  # 填报说明 lines; {projects} {indicators} {money_unit} filled in
     file_title: str = "项目绩效目标申报表"   # template file name: {编码}_{名称}_{年度}年度{file_title}.xlsx
+    summary_title: str = "项目绩效目标汇总表"  # the 汇总表: {主管部门}{年度}年度{summary_title}.xlsx
+    record_noun: str = "项目"                # what one record is, in messages and totals
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
 
     def role(self, key: str) -> str | None:
@@ -343,6 +345,8 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         tasks=tasks,
         instructions=tuple(instructions),
         file_title=_nonempty(form.get("file_title", "项目绩效目标申报表"), where, "form.file_title"),
+        summary_title=_nonempty(form.get("summary_title", "项目绩效目标汇总表"), where, "form.summary_title"),
+        record_noun=_nonempty(form.get("record_noun", "项目"), where, "form.record_noun"),
     )
     _build_lookup(spec)
     return spec
