@@ -172,5 +172,23 @@ def rule_table() -> str:
     return "\n".join(lines)
 
 
+def update_readme(path: str) -> None:
+    """Rewrite the README's generated rule table in place (`python -m jixiao.findings README.md`)."""
+    import re
+    from pathlib import Path
+
+    readme = Path(path)
+    text = readme.read_text(encoding="utf-8")
+    table = rule_table()
+    text = re.sub(r"<!-- rules:start -->\n.*?<!-- rules:end -->",
+                  lambda _: f"<!-- rules:start -->\n{table}\n<!-- rules:end -->", text, flags=re.S)
+    readme.write_text(text, encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(rule_table())
+    import sys
+
+    if len(sys.argv) > 1:
+        update_readme(sys.argv[1])
+    else:
+        print(rule_table())
