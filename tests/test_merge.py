@@ -194,3 +194,22 @@ def test_cli_merge_exit_codes(tmp_path, seed_returns, fixed_returns, roster_path
     assert "逐分一致" in good.output
     missing = runner.invoke(app, ["merge", str(tmp_path / "nope"), "-o", str(tmp_path / "y.xlsx")])
     assert missing.exit_code == 2
+
+
+def test_forms_split_over_sheets_past_excel_limits(tmp_path, fixed_returns, roster, monkeypatch):
+    """Past Excel's page-break limit the 申报表 goes on several sheets; 汇总 links every project."""
+    import jixiao.render as render
+
+    monkeypatch.setattr(render, "MAX_FORM_BLOCKS", 10)
+    result = merge_files(list(fixed_returns.values()), tmp_path / "out.xlsx", roster=roster,
+                         department=DEPT, year=YEAR)
+    wb = openpyxl.load_workbook(result.path)
+    forms = [n for n in wb.sheetnames if n.startswith("申报表")]
+    # 11 projects of one unit: 10 + 1; the next unit (15) starts a sheet of its own: 10 + 5.
+    assert forms == ["申报表(1)", "申报表(2)", "申报表(3)", "申报表(4)"]
+    assert all(len(n) <= 31 for n in wb.sheetnames)
+    links = [c.hyperlink.location for row in wb[SUMMARY_SHEET].iter_rows() for c in row if c.hyperlink]
+    assert len(links) == 26
+    for location in links:
+        sheet, cell = location.rsplit("!", 1)
+        assert wb[sheet.strip("'")][cell].value == "财政项目支出绩效目标申报表"

@@ -27,6 +27,8 @@ STATUS_SHEET = "报送情况"
 SUMMARY_HEADER_ROW = 2          # 0-based: title, unit line, header
 FONT = "宋体"
 EXCEL_MAX_ROWS = 1_048_576
+MAX_FORM_ROWS = EXCEL_MAX_ROWS - 1_000     # room for the estimate in _block_height to be off
+MAX_FORM_BLOCKS = 1_000                   # Excel keeps at most 1,026 manual page breaks per sheet
 
 
 class ReconciliationError(Exception):
@@ -49,6 +51,7 @@ class _Styles:
         self.date = f(border=1, align="center", num_format="yyyy-mm-dd")
         self.money = f(border=1, num_format="#,##0.00")
         self.int = f(border=1, align="center", num_format="0")
+        self.link = f(border=1, align="center", font_color="blue", underline=1)
         self.sub_text = f(border=1, bold=True, bg_color="#F2F2F2")
         self.sub_money = f(border=1, bold=True, bg_color="#F2F2F2", num_format="#,##0.00")
         self.sub_int = f(border=1, bold=True, bg_color="#F2F2F2", align="center", num_format="0")
@@ -89,8 +92,9 @@ def write_summary(c: Consolidated, path: Path) -> None:
                                          "strings_to_urls": False})
     wb.set_properties({"title": f"{c.department}{c.year}年度{c.spec.summary_title}", "author": "jixiao"})
     st = _Styles(wb)
-    _write_summary_sheet(wb.add_worksheet(SUMMARY_SHEET), c, st)
-    _write_forms(wb, c, st)
+    summary = wb.add_worksheet(SUMMARY_SHEET)         # first in the workbook, written once blocks are placed
+    places = _write_forms(wb, c, st)
+    _write_summary_sheet(summary, c, st, places)
     _write_detail(wb.add_worksheet(DETAIL_SHEET), c, st)
     _write_status(wb.add_worksheet(STATUS_SHEET), c, st)
     wb.close()
@@ -109,14 +113,15 @@ def summary_columns(c: Consolidated) -> list[tuple[str, float]]:
     cols += [(f.name, 11 if f.type == "date" else 10 if f.type == "count" else 12) for f in info_fields(c)]
     cols += [(label, 14) for label in c.amount_fields()]
     cols += [(f"{l1.name}数", 7) for l1 in c.spec.hierarchy] + [("指标合计", 7)]
-    return cols
+    return cols + [("申报表", 9)]
 
 
-def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
+def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tuple[str, int]]) -> None:
     cols = summary_columns(c)
     labels = [name for name, _ in cols]
     amount_cols = [labels.index(a) for a in c.amount_fields()]
-    count_cols = list(range(len(labels) - len(c.spec.hierarchy) - 1, len(labels)))
+    link_col = len(labels) - 1
+    count_cols = list(range(link_col - len(c.spec.hierarchy) - 1, link_col))
     last_col = len(labels) - 1
     ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度{c.spec.summary_title}", st.title)
     first_amount = amount_cols[0] if amount_cols else 3
@@ -156,6 +161,8 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles) -> None:
             counts = [sum(1 for i in p.indicators if i.level1 == l1.name) for l1 in c.spec.hierarchy]
             for col, n in zip(count_cols, counts + [len(p.indicators)]):
                 ws.write_number(row, col, n, st.int)
+            sheet, first_row = places[id(p)]
+            ws.write_url(row, link_col, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
             row += 1
         # Subtotal: SUM over the unit's rows, written with its value for readers that don't recalculate.
         ws.write_string(row, 0, "", st.sub_text)
@@ -209,15 +216,28 @@ FORM_WIDTHS = (10, 16, 16, 24, 12, 20)
 
 
 def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
-    """One 申报表 sheet, or one per unit when a single sheet would pass Excel's row limit."""
-    rows = sum(_block_height(p) for p in c.projects)
-    if rows < EXCEL_MAX_ROWS - 10:
-        return [(FORM_SHEET_PREFIX, c.projects)]
-    sheets = []
-    for i, status in enumerate([u for u in c.units if u.projects], start=1):
-        name = f"{FORM_SHEET_PREFIX}{i}_{status.unit.code}"[:31]
-        sheets.append((name, [p for p in c.projects if p.unit.code == status.unit.code]))
-    return sheets
+    """One 申报表 sheet, or several when one would pass Excel's limits (1,048,576 rows; 1,026
+    manual page breaks, i.e. blocks). Units are never split across sheets unless one unit alone
+    is too large; sheets are named 申报表(1), 申报表(2), … and 汇总 links every project to its block."""
+    groups: list[list[Project]] = []
+    for status in (u for u in c.units if u.projects):
+        groups.append([p for p in c.projects if p.unit.code == status.unit.code])
+    sheets: list[list[Project]] = [[]]
+    rows = 0
+    for group in groups:
+        height = sum(_block_height(p) for p in group)
+        if sheets[-1] and (rows + height > MAX_FORM_ROWS or len(sheets[-1]) + len(group) > MAX_FORM_BLOCKS):
+            sheets.append([])
+            rows = 0
+        for p in group:  # a unit too large for one sheet continues on the next
+            if sheets[-1] and (rows + _block_height(p) > MAX_FORM_ROWS or len(sheets[-1]) >= MAX_FORM_BLOCKS):
+                sheets.append([])
+                rows = 0
+            sheets[-1].append(p)
+            rows += _block_height(p)
+    if len(sheets) == 1:
+        return [(FORM_SHEET_PREFIX, sheets[0])]
+    return [(f"{FORM_SHEET_PREFIX}({i})", projects) for i, projects in enumerate(sheets, start=1)]
 
 
 def _block_height(p: Project) -> int:
@@ -249,14 +269,19 @@ def _chunks(text: str, width_chars: float, max_pt: float = 400) -> list[str]:
     return pieces + ([current] if current else [])
 
 
-def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
+def _write_forms(wb, c: Consolidated, st: _Styles) -> dict[int, tuple[str, int]]:
+    """Every block on its page(s); returns id(project) → (sheet, first row) for the 汇总 links."""
+    places: dict[int, tuple[str, int]] = {}
+    block = BLOCKS[c.spec.layout]
+    number = 0
     for name, projects in _form_sheets(c):
         ws = wb.add_worksheet(name)
         for col, width in enumerate(FORM_WIDTHS):
             ws.set_column(col, col, width)
         row, breaks = 0, []
-        block = BLOCKS[getattr(c.spec, "layout", "sh-project")]
-        for number, p in enumerate(projects, start=1):
+        for p in projects:
+            number += 1
+            places[id(p)] = (name, row)
             row = block(ws, row, p, c, st, number)
             breaks.append(row)
         ws.set_h_pagebreaks(breaks[:-1][:1023])
@@ -266,6 +291,7 @@ def _write_forms(wb, c: Consolidated, st: _Styles) -> None:
         ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
         ws.set_footer(f"&C{c.department}    第 &P 页，共 &N 页")
         ws.hide_gridlines(2)
+    return places
 
 
 def _block_sh_project(ws, r: int, p: Project, c: Consolidated, st: _Styles, number: int) -> int:
