@@ -47,6 +47,8 @@ MAX_SHEET_XML = 100 * 1024 * 1024          # one data sheet's XML (a million sho
 MAX_PART_XML = 32 * 1024 * 1024            # sharedStrings.xml, styles.xml
 MAX_SMALL_XML = 4 * 1024 * 1024            # workbook.xml, relationship parts
 MAX_COLUMNS = 64                           # columns read per sheet (the forms use at most 14)
+MAX_TAGS_REWRITTEN = 3_000_000             # row and cell tags walked when a sheet must be rewritten
+FAST_PATH_BYTES = 16 * 1024 * 1024         # sheets larger than any real return are always rewritten
 META_ROWS = 100
 HEADER_SEARCH_ROWS = 5
 EXTRA_ROWS_SCANNED = 2_000                 # rows below the input range still read (S-14)
@@ -142,6 +144,7 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
         wanted[META_SHEET] = META_ROWS
     bounded = {name: _bounded_sheet(book.sheet_xml(name), name, rows, MAX_COLUMNS)
                for name, rows in wanted.items()}
+    package.check_all_xml()
     wb = _open_calamine(book, bounded)
     try:
         if META_SHEET in bounded:
@@ -258,6 +261,7 @@ class _Package:
                 raise Unreadable(f"文件结构异常（部件“{name}”重复出现）：请用 Excel 重新保存为 .xlsx 后报送")
             self.infos[name] = info
             self.folded[key] = name
+        self.checked: set[str] = set()
 
     def find(self, path: str) -> str | None:
         """The member for a package path, as Excel finds it: case-insensitive, either slash."""
@@ -301,7 +305,15 @@ class _Package:
     def read_xml(self, name: str, limit: int) -> bytes:
         xml = self.read(name, limit)
         _check_xml(xml, name)
+        self.checked.add(name)
         return xml
+
+    def check_all_xml(self) -> None:
+        """Every XML part, also those the reader does not use: the annotated copy of a reshaped
+        return is made by openpyxl from the original file, and must not meet a DTD either."""
+        for name in self.infos:
+            if name not in self.checked and name.lower().endswith((".xml", ".rels", ".vml")):
+                self.read_xml(name, MAX_SHEET_XML)
 
 
 _DTD = re.compile(rb"<!(?i:doctype|entity)")
@@ -498,6 +510,8 @@ def _bounded_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
     lie inside the bounds; the XML passes unchanged but for its <dimension>, which is only a
     hint. Anything else is rewritten: cells outside the bounds dropped (and reported when they
     hold data), every kept cell and row given its explicit position."""
+    if len(xml) > FAST_PATH_BYTES:
+        return _rewrite_sheet(xml, name, max_rows, max_cols)
     rows = len(_ROW_REF.findall(xml))
     if not _SINGLE_QUOTED.search(xml) and len(_ROW_OPEN.findall(xml)) == rows:
         refs = _C_REF.findall(xml)
@@ -519,7 +533,9 @@ def _attrs(text: bytes) -> dict[bytes, bytes]:
 
 def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> BoundedSheet:
     """Walk sheetData the way calamine does (a row without r follows the previous one, a cell
-    without r follows the previous cell) and write back only cells inside the bounds."""
+    without r follows the previous cell) and write back only cells inside the bounds. The walk
+    stops at the first row beyond max_rows: what follows is dropped, and reported (S-19) when it
+    holds data, so a million rows cost no more than the rows read."""
     malformed = Unreadable(f"工作表“{name}”的结构已损坏：请在 Excel 中打开并重新保存为 .xlsx 后报送")
     m_open = _SHEETDATA_OPEN.search(xml)
     if m_open is None or m_open[0].endswith(b"/>"):
@@ -571,7 +587,12 @@ def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
             out.append(b"</row>")
             row_cells.clear()
 
+    budget = MAX_TAGS_REWRITTEN
     for t in _TOKEN.finditer(body):
+        budget -= 1
+        if budget < 0:
+            raise Unreadable(f"工作表“{name}”的单元格过多（超过 {MAX_TAGS_REWRITTEN // 2:,} 个）："
+                             "请删除填报区之外的内容后重新保存")
         closing, tag, raw = t.groups()
         selfclosing = raw.endswith(b"/")
         if tag == b"sheetData":
@@ -592,6 +613,11 @@ def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
             attrs = _attrs(raw)
             if b"r" in attrs:
                 row_index = position(b"A" + attrs[b"r"].strip())[0]
+            if row_index >= max_rows:
+                first = _first_data_row(body, t.start(), row_index)
+                if first is not None and (result.dropped_row is None or first < result.dropped_row):
+                    result.dropped_row = max(first, max_rows)
+                break
             if selfclosing:
                 row_index += 1
                 col_index = 0
@@ -618,11 +644,26 @@ def _rewrite_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
             col_index = col + 1          # an empty cell: nothing to keep
             continue
         cell = (row, col, attrs, t.end())
-    if cell is not None or in_row:
-        raise malformed
+    else:
+        if cell is not None or in_row:
+            raise malformed
     out.append(xml[m_close.start():])
     result.xml = b"".join(out)
     return result
+
+
+def _first_data_row(body: bytes, start: int, row_index: int) -> int | None:
+    """The 0-based row of the first value, formula or string at or after `start` (the row tag
+    before it, when it says), or None when nothing after `start` holds data."""
+    data = _DATA.search(body, start)
+    if data is None:
+        return None
+    for tag in _ROW_AT.finditer(body, max(start, data.start() - 4096), data.start()):
+        row_index = int(tag[1]) - 1
+    return row_index
+
+
+_ROW_AT = re.compile(rb'<' + _P + rb'row\s[^>]*?\br="([1-9][0-9]{0,6})"')
 
 
 # --- calamine over the checked parts only -----------------------------------------------------
@@ -672,8 +713,9 @@ def _open_calamine(book: _Book, bounded: dict[str, BoundedSheet]):
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:80]
+    """The library's own words, for whoever is asked to look at the file."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:100] if text else type(exc).__name__
 
 
 def _load_rows(wb, name: str, limit: int) -> list[list]:
@@ -736,8 +778,11 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
     last_input = header_row + sheet.rows
     table_rows = []
     beyond = False
-    for r in range(header_row + 1, len(rows)):
-        raw = rows[r]
+    # calamine's range ends at its last non-empty cell; formulas without a cached value and
+    # Excel errors are empty to calamine, yet hold something: read down to them too
+    height = max([len(rows)] + [r + 1 for r, _c in (*formulas, *errors) if r < limit])
+    for r in range(header_row + 1, height):
+        raw = rows[r] if r < len(rows) else ()
         values = []
         for c in order:
             v = raw[c] if c is not None and c < len(raw) else None

@@ -39,6 +39,18 @@ TYPOS = {"收益人": "受益人", "收益人群": "受益人群", "收益人员
          "每月年": "每年", "灾害防疫": "灾害防御"}
 
 
+def typos_in(text: str | None) -> list[tuple[str, str]]:
+    """Known misspellings in a text; a match inside a longer match (收益人 in 收益人员) is not repeated."""
+    if not text:
+        return []
+    hits = sorted(((w, r) for w, r in TYPOS.items() if w in text), key=lambda wr: -len(wr[0]))
+    kept: list[tuple[str, str]] = []
+    for wrong, right in hits:
+        if not any(wrong in longer for longer, _ in kept):
+            kept.append((wrong, right))
+    return kept
+
+
 @dataclass
 class Context:
     """What the department expects of every workbook in this round."""
@@ -79,9 +91,10 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
         if f.rule == "P-01" and (f.file, f.sheet, f.cell) in bad:
             continue  # the cell already has a finding saying why it is unusable
         out[index_of[f.file]].append(f)
-    order = {"S": 0, "P": 1, "F": 2, "H": 3, "V": 4, "C": 5}
+    # Errors first, then warnings; each in the workbook's sheet order, then by row and column.
+    sheet_order = {name: i for i, name in enumerate(["", "_meta", *(s.name for s in spec.data_sheets)])}
     for findings in out.values():
-        findings.sort(key=lambda f: (f.sheet, _cell_key(f.cell), order.get(f.rule[0], 9), f.rule))
+        findings.sort(key=lambda f: (f.severity != "error", sheet_order.get(f.sheet, 9), _cell_key(f.cell), f.rule))
     return Batch(out, projects, indicators, tasks)
 
 
@@ -401,10 +414,9 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
                 at(name_label, "P-02", name=name, other_row=seen[key] + 1)
             else:
                 seen[key] = row
-        for wrong, right in TYPOS.items():
-            for label in text_labels:
-                if rec.get(label) and wrong in rec[label]:
-                    at(label, "P-12", wrong=wrong, right=right)
+        for label in text_labels:
+            for wrong, right in typos_in(rec.get(label)):
+                at(label, "P-12", wrong=wrong, right=right)
         start, end = rec.get(start_label), rec.get(end_label)
         year = _form_year(sub, ctx)
         if start and end:
@@ -563,9 +575,8 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
                     at("三级指标", "H-06", project=project, value=name3, other_row=dup[dkey] + 1)
                 else:
                     dup[dkey] = row
-            for wrong, right in TYPOS.items():
-                if wrong in name3:
-                    at("三级指标", "P-12", wrong=wrong, right=right)
+            for wrong, right in typos_in(name3):
+                at("三级指标", "P-12", wrong=wrong, right=right)
             if "规定要求设置" in name3 or "设置三级指标" in name3:
                 at("三级指标", "H-08", value=name3)
         out.extend(_value_findings(rec, iv, level1, level2, name3, sub, table, row, spec))
