@@ -19,6 +19,9 @@ _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 _AMOUNT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _CURRENCY = re.compile(r"^[¥￥]|(元|人民币)$")
 CENT = Decimal("0.01")
+# No budget amount comes near 10^15 (a thousand trillion); larger "amounts" are typing or paste
+# accidents, and beyond 10^26 Decimal's default precision cannot even round them to the cent.
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 def clean_text(value: object) -> str | None:
@@ -48,13 +51,13 @@ def to_decimal(value: object) -> tuple[Decimal | None, bool]:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int):
-        return Decimal(value), False
+        return _plausible(Decimal(value), value), False
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(value)
-        return Decimal(repr(value)), False
+        return _plausible(Decimal(repr(value)), value), False
     if isinstance(value, Decimal):
-        return value, False
+        return _plausible(value, value), False
     text = clean_text(value)
     if text is None:
         return None, False
@@ -63,9 +66,15 @@ def to_decimal(value: object) -> tuple[Decimal | None, bool]:
     if not _AMOUNT.match(text):
         raise ValueError(value)
     try:
-        return Decimal(text.replace(",", "")), True
+        return _plausible(Decimal(text.replace(",", "")), value), True
     except InvalidOperation:
         raise ValueError(value) from None
+
+
+def _plausible(amount: Decimal, value: object) -> Decimal:
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise ValueError(value)
+    return amount
 
 
 def money_text(amount: Decimal | None) -> str:

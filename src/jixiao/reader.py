@@ -175,9 +175,12 @@ def _read_bytes(path: Path) -> bytes:
                          "请删除无关内容（如图片）后重新保存")
     try:
         with open(path, "rb") as fh:          # read-only: an input is never opened for writing
-            return fh.read(MAX_FILE_BYTES + 1)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise Unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise Unreadable(f"文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB 上限：请删除无关内容（如图片）后重新保存")
+    return data
 
 
 def _sniff(data: bytes) -> None:
@@ -251,14 +254,14 @@ class _Package:
             raise Unreadable(f"文件解压后超过 {MAX_UNCOMPRESSED // 1024 // 1024} MB" + BOMB)
         for info in infos:
             if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise Unreadable(f"文件压缩比异常（“{info.filename}”压缩比超过 {MAX_RATIO} 倍）" + BOMB)
+                raise Unreadable(f"文件压缩比异常（“{_shown(info.filename)}”压缩比超过 {MAX_RATIO} 倍）" + BOMB)
         self.infos: dict[str, zipfile.ZipInfo] = {}
         self.folded: dict[str, str] = {}
         for info in infos:
             name = info.filename
             key = name.replace("\\", "/").lstrip("/").lower()
             if name in self.infos or key in self.folded:
-                raise Unreadable(f"文件结构异常（部件“{name}”重复出现）：请用 Excel 重新保存为 .xlsx 后报送")
+                raise Unreadable(f"文件结构异常（部件“{_shown(name)}”重复出现）：请用 Excel 重新保存为 .xlsx 后报送")
             self.infos[name] = info
             self.folded[key] = name
         self.checked: set[str] = set()
@@ -273,7 +276,7 @@ class _Package:
         if info.flag_bits & 0x1:
             raise Unreadable("文件中的部件被加密：请取消密码后重新保存为 .xlsx 并报送")
         if info.file_size > limit:
-            raise Unreadable(f"文件中的“{name}”解压后有 {info.file_size // 1024 // 1024} MB，超过 "
+            raise Unreadable(f"文件中的“{_shown(name)}”解压后有 {info.file_size // 1024 // 1024} MB，超过 "
                              f"{limit // 1024 // 1024} MB 上限：请删除填报区之外的大量内容后重新保存")
         offset = info.header_offset
         header = self.data[offset:offset + 30]
@@ -293,7 +296,7 @@ class _Package:
             except zlib.error:
                 raise Unreadable(CORRUPT) from None
             if len(out) > info.file_size:
-                raise Unreadable(f"文件中的“{name}”解压后的实际大小超过其声明的 {info.file_size} 字节" + BOMB)
+                raise Unreadable(f"文件中的“{_shown(name)}”解压后的实际大小超过其声明的 {info.file_size} 字节" + BOMB)
             if not inflater.eof:
                 raise Unreadable(CORRUPT)
         else:
@@ -309,14 +312,24 @@ class _Package:
         return xml
 
     def check_all_xml(self) -> None:
-        """Every XML part, also those the reader does not use: the annotated copy of a reshaped
-        return is made by openpyxl from the original file, and must not meet a DTD either."""
+        """No DTD in any XML part, also those the reader does not use: the annotated copy of a
+        reshaped return is made by openpyxl from the original file (in whatever encoding)."""
         for name in self.infos:
             if name not in self.checked and name.lower().endswith((".xml", ".rels", ".vml")):
-                self.read_xml(name, MAX_SHEET_XML)
+                xml = self.read(name, MAX_SHEET_XML)
+                if _DTD.search(xml) or any(n in xml for n in _DTD_UTF16):
+                    raise Unreadable(XML_BOMB)
+
+
+def _shown(name: str) -> str:
+    """A name from the file, as it may appear in a message: printable and short."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in name[:80])
+    return text + ("…" if len(name) > 80 else "")
 
 
 _DTD = re.compile(rb"<!(?i:doctype|entity)")
+_DTD_UTF16 = [word.encode(codec) for word in ("<!DOCTYPE", "<!doctype", "<!ENTITY", "<!entity")
+              for codec in ("utf-16-le", "utf-16-be")]
 _XML_DECL_ENCODING = re.compile(rb'^\s*<\?xml[^>]*?\bencoding\s*=\s*["\']([^"\']*)["\']')
 
 
@@ -326,10 +339,11 @@ def _check_xml(xml: bytes, name: str) -> None:
     if xml.startswith(b"\xef\xbb\xbf"):
         xml = xml[3:]
     if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in xml[:256]:
-        raise Unreadable(f"文件中的“{name}”不是 UTF-8 编码：请用 Excel 重新保存为 .xlsx 后报送")
+        raise Unreadable(f"文件中的“{_shown(name)}”不是 UTF-8 编码：请用 Excel 重新保存为 .xlsx 后报送")
     m = _XML_DECL_ENCODING.match(xml[:512])
     if m and m[1].lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
-        raise Unreadable(f"文件中的“{name}”使用了 {m[1].decode('ascii', 'replace')} 编码：请用 Excel 重新保存为 .xlsx 后报送")
+        raise Unreadable(f"文件中的“{_shown(name)}”使用了 {_shown(m[1].decode('ascii', 'replace'))} 编码："
+                         "请用 Excel 重新保存为 .xlsx 后报送")
     if _DTD.search(xml):
         raise Unreadable(XML_BOMB)
 
@@ -415,7 +429,7 @@ class _Book:
                 if not name:
                     continue
                 if name in self.sheets:
-                    raise Unreadable(f"文件结构异常（有两个名为“{name}”的工作表）：请用 Excel 重新保存为 .xlsx 后报送")
+                    raise Unreadable(f"文件结构异常（有两个名为“{_shown(name)}”的工作表）：请用 Excel 重新保存为 .xlsx 后报送")
                 rid = None
                 for key, value in el.attrib.items():
                     if key == "id" or key.endswith("}id"):
@@ -483,10 +497,15 @@ _P = rb"(?:[^\s<>:]+:)?"
 _SHEETDATA_OPEN = re.compile(rb"<" + _P + rb"sheetData(?=[\s/>])[^>]*>")
 _SHEETDATA_CLOSE = re.compile(rb"</" + _P + rb"sheetData\s*>")
 _C_OPEN = re.compile(rb"<" + _P + rb"c[\s/>]")
-_C_REF = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[\s/>]')
-_ROW_OPEN = re.compile(rb"<" + _P + rb"row[\s/>]")
-_ROW_REF = re.compile(rb'<' + _P + rb'row r="[1-9][0-9]{0,6}"[\s/>]')
-_R_ATTR = re.compile(rb"\sr\s*=")
+# The fast path's patterns start with a literal, so that the regex engine skips ahead quickly.
+_XML_SPACE = (b" ", b"\t", b"\n", b"\r")                     # quick-xml's whitespace
+_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[ \t\n\r/>]")
+_PLAIN_C_REF = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[ \t\n\r/>]')
+_PLAIN_ROW_REF = re.compile(rb'<row r="[1-9][0-9]{0,6}"[ \t\n\r/>]')
+_NOT_C = re.compile(rb"<c[^ \t\n\r/>]")                          # <cols>, <cfRule>, …
+_NOT_ROW = re.compile(rb"<row[^ \t\n\r/>]")                      # <rowBreaks>, …
+_SECOND_C_R = re.compile(rb'<c r="[^"]*"[^>]*\sr\s*=')
+_SECOND_ROW_R = re.compile(rb'<row r="[^"]*"[^>]*\sr\s*=')
 _SINGLE_QUOTED = re.compile(rb"=\s*'")
 _DIMENSION = re.compile(rb"<" + _P + rb"dimension\b[^>]*?(?:/>|>\s*</" + _P + rb"dimension\s*>)")
 _TOKEN = re.compile(rb"<(/?)" + _P + rb"(row|c|sheetData)(?=[\s/>])([^>]*)>")
@@ -510,17 +529,25 @@ def _bounded_sheet(xml: bytes, name: str, max_rows: int, max_cols: int) -> Bound
     lie inside the bounds; the XML passes unchanged but for its <dimension>, which is only a
     hint. Anything else is rewritten: cells outside the bounds dropped (and reported when they
     hold data), every kept cell and row given its explicit position."""
-    if len(xml) > FAST_PATH_BYTES:
-        return _rewrite_sheet(xml, name, max_rows, max_cols)
-    rows = len(_ROW_REF.findall(xml))
-    if not _SINGLE_QUOTED.search(xml) and len(_ROW_OPEN.findall(xml)) == rows:
-        refs = _C_REF.findall(xml)
-        if len(_C_OPEN.findall(xml)) == len(refs) and len(_R_ATTR.findall(xml)) == len(refs) + rows:
-            max_row = max((int(r) for _c, r in refs), default=0)
-            max_col = max((_col_index(c) for c, _r in refs if len(c) > 1), default=0)
-            if max_row <= max_rows and max_col < max_cols:
-                return BoundedSheet(_DIMENSION.sub(b"", xml, count=1))
+    if len(xml) <= FAST_PATH_BYTES and _plain_and_inside(xml, max_rows, max_cols):
+        return BoundedSheet(_DIMENSION.sub(b"", xml, count=1))
     return _rewrite_sheet(xml, name, max_rows, max_cols)
+
+
+def _plain_and_inside(xml: bytes, max_rows: int, max_cols: int) -> bool:
+    """No namespace prefix on a cell or row, no single-quoted attribute, every cell and row tag
+    starting with exactly one r attribute, and every cell inside the bounds."""
+    if _PREFIXED_CELL_OR_ROW.search(xml) or _SINGLE_QUOTED.search(xml):
+        return False
+    refs = _PLAIN_C_REF.findall(xml)
+    if xml.count(b"<c") - len(_NOT_C.findall(xml)) != len(refs):
+        return False
+    rows = xml.count(b"<row") - len(_NOT_ROW.findall(xml))
+    if rows != len(_PLAIN_ROW_REF.findall(xml)) or _SECOND_C_R.search(xml) or _SECOND_ROW_R.search(xml):
+        return False
+    if refs and max(map(int, [r for _c, r in refs])) > max_rows:
+        return False
+    return all(_col_index(c) < max_cols for c in {c for c, _r in refs if len(c) > 1})
 
 
 def _attrs(text: bytes) -> dict[bytes, bytes]:
@@ -781,16 +808,17 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
     # calamine's range ends at its last non-empty cell; formulas without a cached value and
     # Excel errors are empty to calamine, yet hold something: read down to them too
     height = max([len(rows)] + [r + 1 for r, _c in (*formulas, *errors) if r < limit])
+    special = bool(formulas or errors)
     for r in range(header_row + 1, height):
         raw = rows[r] if r < len(rows) else ()
-        values = []
-        for c in order:
-            v = raw[c] if c is not None and c < len(raw) else None
-            if c is not None and (r, c) in errors:
-                v = errors[(r, c)]                       # calamine reads Excel errors as ""
-            elif c is not None and (v is None or v == "") and (r, c) in formulas:
-                v = formulas[(r, c)]                     # a formula without a cached value
-            values.append(None if v == "" else v)
+        values = [raw[c] if c is not None and c < len(raw) else None for c in order]
+        if special:
+            for i, c in enumerate(order):
+                if (r, c) in errors:
+                    values[i] = errors[(r, c)]           # calamine reads Excel errors as ""
+                elif values[i] in (None, "") and (r, c) in formulas:
+                    values[i] = formulas[(r, c)]         # a formula without a cached value
+        values = [None if v == "" else v for v in values]
         if all(clean_text(v) is None for v in values):
             continue
         if r > last_input and not beyond:
@@ -811,6 +839,9 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
 
 
 _F = re.compile(rb"<" + _P + rb"f(?=[\s/>])[^>]*?(?:/>|>([^<]*)</" + _P + rb"f\s*>)")
+# A formula element with text ends in </f>; one without (a shared formula's other cells, a
+# data table) starts with <f followed by its attributes. (<formula1> of a validation is neither.)
+_FORMULA_TAGS = (b"</f>", b":f>", b"<f ", b"<f/", b":f ", b":f/")
 _CELL_AT = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
 _ERROR_CELL = re.compile(rb'<' + _P + rb'c r="([A-Z]{1,3})([1-9][0-9]{0,6})"[^>]*?\st="e"[^>/]*>'
                          rb'(?:<' + _P + rb'f\b[^>]*?(?:/>|>[^<]*</' + _P + rb'f\s*>))?'
@@ -821,7 +852,7 @@ def _formulas_and_errors(xml: bytes) -> tuple[dict[tuple[int, int], str], dict[t
     """Formula text and Excel error values by (row, col), from a bounded sheet's XML (where every
     cell has its r first). A formula is the first child of its cell: the tag just before it."""
     formulas, errors = {}, {}
-    if b"f" in xml:
+    if any(f in xml for f in _FORMULA_TAGS):
         for m in _F.finditer(xml):
             start = xml.rfind(b"<", 0, m.start())
             cell = _CELL_AT.match(xml, start) if start >= 0 else None
@@ -837,7 +868,7 @@ def _formulas_and_errors(xml: bytes) -> tuple[dict[tuple[int, int], str], dict[t
 _HIDDEN_ROW = re.compile(rb'<' + _P + rb'row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
 _ROW_NUM = re.compile(rb'\br="(\d+)"')
 _HIDDEN_COL = re.compile(rb'<' + _P + rb'col\b[^>]*\bhidden="(?:1|true)"[^>]*>')
-_MERGE = re.compile(rb'<' + _P + rb'mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_MERGE = re.compile(rb'mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')        # literal first: fast
 
 
 def _scan_sheet_xml(xml: bytes, table: Table, sub: Submission) -> None:
