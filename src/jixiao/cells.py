@@ -101,6 +101,13 @@ def to_date(value: object, date1904: bool = False) -> tuple[dt.date | None, bool
     if isinstance(value, dt.date):
         return value, False
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 19000101 <= value <= 21001231 and float(value).is_integer():
+            # 20230101 typed as a number: the yyyymmdd people type when a cell refuses dates.
+            text = str(int(value))
+            try:
+                return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])), True
+            except ValueError:
+                raise ValueError(value) from None
         # A serial number that reached us as a number (cell without a date format).
         if 1 <= value < 2958466:
             return _EXCEL_EPOCH[date1904] + dt.timedelta(days=int(value)), False

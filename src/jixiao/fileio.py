@@ -34,6 +34,10 @@ def atomic_path(target: str | os.PathLike):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    # mkstemp makes the file private (0600); an output gets the mode any new file would get.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     replace_into_place(tmp, target)
 
 

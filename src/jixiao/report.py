@@ -85,9 +85,14 @@ def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path) -> Path | 
     if _rebuildable(report, spec):
         with atomic_path(out) as tmp:
             _rebuild(report, spec, tmp)
+    elif any(f.rule == "S-19" for f in report.findings):
+        return None  # a sheet past the row limit: marking the original would load all of it
     else:
-        with atomic_path(out) as tmp:
-            _mark_in_place(report, spec, tmp)
+        try:
+            with atomic_path(out) as tmp:
+                _mark_in_place(report, spec, tmp)
+        except Exception:  # noqa: BLE001 - openpyxl on a reshaped return: the findings still stand
+            return None
     return out
 
 

@@ -88,8 +88,8 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
     if tasks is not None and not tasks.empty:
         found += _schema_findings(tasks, subs, spec.tasks, spec)
     for f in found:
-        if f.rule == "P-01" and (f.file, f.sheet, f.cell) in bad:
-            continue  # the cell already has a finding saying why it is unusable
+        if f.rule in ("P-01", "V-03") and (f.file, f.sheet, f.cell) in bad:
+            continue  # the cell already has a finding saying why it is unusable (formula, #REF!, …)
         out[index_of[f.file]].append(f)
     # Errors first, then warnings; each in the workbook's sheet order, then by row and column.
     sheet_order = {name: i for i, name in enumerate(["", "_meta", *(s.name for s in spec.data_sheets)])}
@@ -176,8 +176,20 @@ def _check_prefill(sub: Submission, spec: FormSpec, prefill: list[dict]) -> list
             got = values[labels.index(label)]
             if not _same_prefill(spec, label, want, got):
                 out.append(finding("S-12", file=sub.file, sheet=table.sheet, cell=table.cell(row - 1, label),
-                                   field=label, label=label, expected=want, got="" if got is None else got))
+                                   field=label, label=label, expected=want, got=_shown(spec, label, got)))
     return out
+
+
+def _shown(spec: FormSpec, label: str, value) -> str:
+    """A cell value as the unit sees it: amounts as 150,000.00, not 150000.0."""
+    if value is None:
+        return ""
+    if spec.projects.field(label).type == "amount":
+        try:
+            return money_text(to_decimal(value)[0])
+        except ValueError:
+            pass
+    return str(value)
 
 
 def _same_prefill(spec: FormSpec, label: str, want: str, got) -> bool:
@@ -536,7 +548,8 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             if project:
                 pkey = _label_key(project)
                 if pkey not in project_names.get(sub_i, {}):
-                    at(link_label, "H-09", value=project)
+                    if sub.projects is not None:   # with no 项目信息 sheet (S-02) there is nothing to name
+                        at(link_label, "H-09", value=project)
                 else:
                     key = (sub_i, pkey)
         elif project_names.get(sub_i):
