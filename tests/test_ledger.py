@@ -54,15 +54,15 @@ def no_meta_workbook(path: Path) -> Path:
 
 @pytest.fixture
 def read_spy(monkeypatch):
-    """Every path jixiao.ledger hands to read_all, i.e. every file it reads and checks."""
+    """Every path jixiao.ledger hands to read_and_check, i.e. every file it reads and checks."""
     calls: list[Path] = []
-    real = ledger_mod.read_all
+    real = ledger_mod.read_and_check
 
     def spy(paths, *args, **kwargs):
         calls.extend(paths)
         return real(paths, *args, **kwargs)
 
-    monkeypatch.setattr(ledger_mod, "read_all", spy)
+    monkeypatch.setattr(ledger_mod, "read_and_check", spy)
     return calls
 
 

@@ -70,7 +70,7 @@ def test_one_row_per_roster_unit(inbox, roster, seed_returns, fixed_returns):
 def test_rerun_reads_nothing(inbox, roster, monkeypatch):
     collection_status(inbox, roster)
     calls = []
-    monkeypatch.setattr(ledger_mod, "read_all", lambda paths, *a, **k: calls.append(paths) or [])
+    monkeypatch.setattr(ledger_mod, "read_and_check", lambda paths, *a, **k: calls.append(paths) or ([], None))
     report = collection_status(inbox, roster)
     assert calls == [] and report.scan.checked == 0 and report.scan.cached == 2
     assert rows(report)["310002"].status == "通过"

@@ -95,13 +95,59 @@ def read_all(paths: list[Path], form: str, progress=None, workers: int | None = 
         return subs
 
 
+def _check_chunk(args) -> tuple[list[Submission], Batch]:
+    paths, form, ctx = args
+    subs = [read_workbook(p, load_form(form)) for p in paths]
+    return subs, check_submissions(subs, load_form(form), ctx)
+
+
+def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None,
+                   workers: int | None = None) -> tuple[list[Submission], Batch]:
+    """Read and validate every file. Every rule concerns one file, so many files are split into
+    chunks that worker processes read *and* check (one pandera call per chunk), then joined."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if len(paths) < PARALLEL_FROM or workers <= 1:
+        subs = read_all(paths, form, progress, workers=1)
+        return subs, check_submissions(subs, load_form(form), ctx)
+    size = max(8, -(-len(paths) // (workers * 2)))      # few, large chunks: one pandera call each
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    results = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for subs, batch in pool.map(_check_chunk, [(chunk, form, ctx) for chunk in chunks]):
+            results.append((subs, batch))
+            if progress:
+                for sub in subs:
+                    progress(sub.path)
+    return join_batches(results)
+
+
+def join_batches(results: list[tuple[list[Submission], Batch]]) -> tuple[list[Submission], Batch]:
+    """Concatenate chunk results, renumbering each chunk's submission index (_sub)."""
+    import pandas as pd
+
+    subs: list[Submission] = []
+    findings: dict[int, list] = {}
+    frames: dict[str, list] = {"projects": [], "indicators": [], "tasks": []}
+    for chunk_subs, batch in results:
+        offset = len(subs)
+        subs.extend(chunk_subs)
+        findings.update({offset + i: f for i, f in batch.findings.items()})
+        for key in frames:
+            df = getattr(batch, key)
+            if df is not None:
+                df = df.copy()
+                df["_sub"] = df["_sub"].map(lambda i, o=offset: int(i) + o)
+                frames[key].append(df)
+    joined = {k: (pd.concat(v, ignore_index=True) if v else None) for k, v in frames.items()}
+    return subs, Batch(findings, joined["projects"], joined["indicators"], joined["tasks"])
+
+
 def check_files(paths, *, roster=None, department: str | None = None, year: int | None = None,
                 form: str = DEFAULT_FORM, progress=None, workers: int | None = None) -> list[FileReport]:
     """Validate returned workbooks; the library call behind `jixiao check`."""
-    spec: FormSpec = load_form(form)
     files = collect_paths(paths)
-    subs = read_all(files, form, progress, workers)
-    return check_read(subs, spec, Context(roster, department, year))
+    subs, batch = read_and_check(files, form, Context(roster, department, year), progress, workers)
+    return reports_of(subs, batch)
 
 
 def check_read(subs: list[Submission], spec: FormSpec, ctx: Context) -> list[FileReport]:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import __version__
-from .check import UsageError, check_read, collect_paths, read_all
+from .check import UsageError, collect_paths, read_and_check, reports_of
 from .findings import ERROR
 from .roster import Roster
 from .rules import Context
@@ -452,8 +452,8 @@ def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | N
     content) the ledger has not checked under the same roster/department/year/form yet.
 
     progress(path) is called once per workbook found: at once for those answered from the ledger,
-    then as the others are read (jixiao.check.read_all, in worker processes when there are many).
-    The rules are exactly those of `check` (jixiao.check.check_read).
+    then as the others are read and checked (jixiao.check.read_and_check, in worker processes when there are many).
+    The rules are exactly those of `check`.
     """
     with Ledger.open(inbox) as ledger:
         return scan_into(ledger, roster=roster, department=department, year=year, form=form,
@@ -492,8 +492,9 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
 
     reports = []
     if to_check:
-        subs = read_all([d.path for d in to_check], form, progress, workers)
-        reports = check_read(subs, spec, Context(roster, department, year))
+        subs, batch = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
+                                     progress, workers)
+        reports = reports_of(subs, batch)
     result.checked = len(reports)
 
     now = _iso(_now())

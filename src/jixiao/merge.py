@@ -13,10 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from .cells import CENT, clean_text, money_text, to_decimal
-from .check import FileReport, collect_paths, read_all, reports_of
+from .check import FileReport, collect_paths, read_and_check, reports_of
 from .findings import ERROR
 from .roster import Roster, Unit
-from .rules import DEPT_TAG, Context, frame_records, check_submissions, dept_key, role
+from .rules import DEPT_TAG, Context, dept_key, frame_records, role
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 from .values import IndicatorValue, format_official
 
@@ -106,8 +106,8 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
 
         selection = select_latest(paths, roster=roster, department=department, year=year, form=form,
                                   workers=workers)
-    subs = read_all(selection.chosen if selection else files, form, progress, workers)
-    batch = check_submissions(subs, spec, Context(roster, department, year))
+    subs, batch = read_and_check(selection.chosen if selection else files, form,
+                                 Context(roster, department, year), progress, workers)
     reports = reports_of(subs, batch)
     bad = [r for r in reports if r.errors]
     if bad and not skip_invalid:

@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .cells import CENT, a1, clean_text, is_excel_error, money_text, to_date, to_decimal
-from .findings import Finding, finding
+from .findings import ERROR, RULES, Finding, finding
 from .reader import Submission, Table
 from .roster import Roster
 from .spec import FormSpec, normalize_label
@@ -37,6 +37,10 @@ ECON_WORDS = ("收入", "产值", "经济", "效益额", "节约", "增收", "�
 # Known misspellings seen in real returns (domain.md P-10); extend as found.
 TYPOS = {"收益人": "受益人", "收益人群": "受益人群", "收益人员": "受益人员", "有限提升": "有效提升",
          "每月年": "每年", "灾害防疫": "灾害防御"}
+
+
+def finding_is_error(rule: str) -> bool:
+    return RULES[rule].severity == ERROR
 
 
 def typos_in(text: str | None) -> list[tuple[str, str]]:
@@ -283,40 +287,34 @@ def _typed(f, raw, sub, table, row, out, bad, money_unit):
         if raw and raw[0] not in _TRIM and raw[-1] not in _TRIM and "\u00a0" not in raw:
             return raw
         return clean_text(raw)
-    sheet, cell = table.sheet, table.cell(row, f.name)
-    date1904 = sub.date1904
-    if f.type == "date":
-        try:
-            return to_date(raw, date1904)[0]
-        except ValueError:
-            out.append(finding("P-04", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw)))
-            bad.add((sub.file, sheet, cell))
-            return None
-    if f.type == "amount":
-        try:
-            amount, was_text = to_decimal(raw)
-        except ValueError:
-            out.append(finding("F-01", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw),
-                               unit=money_unit))
-            bad.add((sub.file, sheet, cell))
-            return None
-        if was_text:
-            out.append(finding("F-12", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw),
-                               parsed=money_text(amount)))
-        return amount
-    if f.type == "count":
-        try:
+    if f.type in ("operator", "value"):
+        return raw if not isinstance(raw, str) else clean_text(raw)
+    if f.type not in ("date", "amount", "count"):
+        return clean_text(raw)
+
+    def report(rule: str, **values) -> None:
+        # The cell reference is only worked out when there is something to say about the cell.
+        cell = table.cell(row, f.name)
+        out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=cell, field=f.name, **values))
+        if finding_is_error(rule):
+            bad.add((sub.file, table.sheet, cell))
+
+    try:
+        if f.type == "date":
+            return to_date(raw, sub.date1904)[0]
+        if f.type == "count":
             number, _ = to_decimal(raw)
             if number is None or number != number.to_integral_value() or number < 0:
                 raise ValueError(raw)
             return int(number)
-        except ValueError:
-            out.append(finding("P-14", file=sub.file, sheet=sheet, cell=cell, field=f.name, value=clean_text(raw)))
-            bad.add((sub.file, sheet, cell))
-            return None
-    if f.type in ("operator", "value"):
-        return raw if not isinstance(raw, str) else clean_text(raw)
-    return clean_text(raw)
+        amount, was_text = to_decimal(raw)
+    except ValueError:
+        rule = {"date": "P-04", "count": "P-14", "amount": "F-01"}[f.type]
+        report(rule, value=clean_text(raw), **({"unit": money_unit} if rule == "F-01" else {}))
+        return None
+    if was_text:
+        report("F-12", value=clean_text(raw), parsed=money_text(amount))
+    return amount
 
 
 # --- pandera schemas built from the spec ------------------------------------------------------
