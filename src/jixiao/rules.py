@@ -530,6 +530,7 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
             project_names.setdefault(int(sub_i), {}).setdefault(_label_key(name), (int(row), name))
     per_project: dict[tuple[int, str], dict] = {}
     dup: dict[tuple[int, str, str], int] = {}
+    problems_of: dict[tuple, tuple] = {}    # the same row content has the same problems: judge it once
     for rec in frame_records(df):
         sub_i = int(rec["_sub"])
         sub = subs[sub_i]
@@ -553,45 +554,22 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
         elif project_names.get(sub_i):
             pkey, (_, project) = next(iter(project_names[sub_i].items()))
             key = (sub_i, pkey)
-        level1 = level2 = None
-        if rec["一级指标"]:
-            level1, alias = spec.resolve_level1(rec["一级指标"])
-            if level1 is None:
-                at("一级指标", "H-01", value=rec["一级指标"], choices="、".join(spec.level1_names()))
-            elif alias or rec["一级指标"] != level1:
-                at("一级指标", "H-07", value=rec["一级指标"], canonical=level1)
-        if rec["二级指标"]:
-            owner = level1 or spec.level1_of_level2(rec["二级指标"])
-            if owner:
-                level2, alias = spec.resolve_level2(owner, rec["二级指标"])
-                if level2 is None:
-                    at("二级指标", "H-02", value=rec["二级指标"], level1=owner,
-                       suggestion=_suggest(spec, owner, rec["二级指标"]),
-                       choices="、".join(spec.level2_names(owner)))
-                elif alias or rec["二级指标"] != level2:
-                    at("二级指标", "H-07", value=rec["二级指标"], canonical=level2)
         name3 = rec["三级指标"] or ""
         iv: IndicatorValue = rec["_iv"]
-        if name3:
-            problem = None
-            if name3.endswith("指标"):
-                problem = "以“指标”结尾"
-            elif len(name3) > 25 or name3.count("，") >= 2:
-                problem = "像一句话而不是指标名称"
-            if problem:
-                at("三级指标", "H-04", value=name3, problem=problem)
-            if key:
-                dkey = (*key, _label_key(name3))
-                if dkey in dup:
-                    at("三级指标", "H-06", project=project, value=name3, other_row=dup[dkey] + 1)
-                else:
-                    dup[dkey] = row
-            for wrong, right in typos_in(name3):
-                at("三级指标", "P-12", wrong=wrong, right=right)
-            if "规定要求设置" in name3 or "设置三级指标" in name3:
-                at("三级指标", "H-08", value=name3)
-        out.extend(_value_findings(rec, iv, level1, level2, name3, sub, table, row, spec))
-        out.extend(_plausibility(iv, level1, level2, name3, sub, table, row))
+        content = (rec["一级指标"], rec["二级指标"], name3, _hashable(rec["运算符"]), _hashable(rec["计量单位"]), iv,
+                   _form_year(sub, Context()))
+        judged = problems_of.get(content)
+        if judged is None:
+            judged = problems_of[content] = _row_problems(spec, *content)
+        level1, level2, problems = judged
+        for label, rule, values in problems:
+            at(label, rule, **dict(values))
+        if key and name3:
+            dkey = (*key, _label_key(name3))
+            if dkey in dup:
+                at("三级指标", "H-06", project=project, value=name3, other_row=dup[dkey] + 1)
+            else:
+                dup[dkey] = row
         if key:
             entry = per_project.setdefault(key, {"level1": set(), "level2": set(), "count": 0, "values": [],
                                                  "copied_notes": 0, "row": row, "sub": sub})
@@ -609,6 +587,53 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
     return out
 
 
+def _hashable(value):
+    return (type(value).__name__, value) if value is None or isinstance(value, (str, int, float, Decimal)) else \
+        ("repr", repr(value))
+
+
+def _row_problems(spec: FormSpec, level1_raw, level2_raw, name3: str, op_raw, unit_raw, iv: IndicatorValue,
+                  year) -> tuple[str | None, str | None, tuple]:
+    """(一级, 二级, problems) of an indicator row's content, independent of where the row is.
+    Each problem is (column label, rule id, message values as a tuple of items)."""
+    problems: list[tuple[str, str, tuple]] = []
+
+    def at(label, rule, **values):
+        problems.append((label, rule, tuple(values.items())))
+
+    level1 = level2 = None
+    if level1_raw:
+        level1, alias = spec.resolve_level1(level1_raw)
+        if level1 is None:
+            at("一级指标", "H-01", value=level1_raw, choices="、".join(spec.level1_names()))
+        elif alias or level1_raw != level1:
+            at("一级指标", "H-07", value=level1_raw, canonical=level1)
+    if level2_raw:
+        owner = level1 or spec.level1_of_level2(level2_raw)
+        if owner:
+            level2, alias = spec.resolve_level2(owner, level2_raw)
+            if level2 is None:
+                at("二级指标", "H-02", value=level2_raw, level1=owner, suggestion=_suggest(spec, owner, level2_raw),
+                   choices="、".join(spec.level2_names(owner)))
+            elif alias or level2_raw != level2:
+                at("二级指标", "H-07", value=level2_raw, canonical=level2)
+    if name3:
+        problem = None
+        if name3.endswith("指标"):
+            problem = "以“指标”结尾"
+        elif len(name3) > 25 or name3.count("，") >= 2:
+            problem = "像一句话而不是指标名称"
+        if problem:
+            at("三级指标", "H-04", value=name3, problem=problem)
+        for wrong, right in typos_in(name3):
+            at("三级指标", "P-12", wrong=wrong, right=right)
+        if "规定要求设置" in name3 or "设置三级指标" in name3:
+            at("三级指标", "H-08", value=name3)
+    _value_problems(at, op_raw[1], unit_raw[1], iv, level1, level2, name3, spec, year)
+    _plausibility(at, iv, level1, level2, name3)
+    return level1, level2, tuple(problems)
+
+
 def _suggest(spec: FormSpec, level1: str, label: str) -> str:
     """H-03: the valid 二级 with the largest character overlap, or nothing."""
     text = _label_key(label)
@@ -622,14 +647,8 @@ def _suggest(spec: FormSpec, level1: str, label: str) -> str:
     return f"（是否应为“{best}”？）" if best and score >= 3 else ""
 
 
-def _value_findings(rec, iv: IndicatorValue, level1, level2, name3, sub, table, row, spec) -> list[Finding]:
-    out = []
-
-    def at(label, rule, **values):
-        out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, label)
-                           if label in table.columns else a1(row, 0), field=label, **values))
-
-    op_raw = rec["运算符"]
+def _value_problems(at, op_raw, unit, iv: IndicatorValue, level1, level2, name3, spec, year) -> None:
+    """The 指标值 rules (V-): operator, number, unit, and what the 二级 expects of them."""
     if not _blank(op_raw):
         try:
             parse_operator(str(op_raw))
@@ -639,7 +658,7 @@ def _value_findings(rec, iv: IndicatorValue, level1, level2, name3, sub, table, 
     if iv.kind == "empty":
         if not _blank(op_raw):
             at("指标值", "V-03", op=op_raw, value="")
-        return out
+        return
     if iv.kind == "quant":
         if "combined_in_value" in iv.notes:
             at("指标值", "V-21", value=iv.text, op=iv.op or "", number=iv.number_text, unit=f"({iv.unit})" if iv.unit else "")
@@ -665,7 +684,6 @@ def _value_findings(rec, iv: IndicatorValue, level1, level2, name3, sub, table, 
     else:
         if not _blank(op_raw):
             at("指标值", "V-03", op=op_raw, value=iv.text)
-        unit = rec["计量单位"]
         if not _blank(unit) and iv.kind == "qual":
             at("计量单位", "V-22", value=iv.text, unit=unit)
         if level1 == "满意度指标":
@@ -675,15 +693,14 @@ def _value_findings(rec, iv: IndicatorValue, level1, level2, name3, sub, table, 
         elif level2 == "成本指标":
             at("指标值", "V-11", problem=f"“{iv.text}”不是金额")
         if iv.kind == "month":
-            at("指标值", "V-17", value=iv.text, year=_form_year(sub, Context()) or "本")
+            at("指标值", "V-17", value=iv.text, year=year or "本")
         elif iv.kind == "textnum":
             at("指标值", "V-18", value=iv.text)
     if name3 and RATE_NAME.search(name3) and not is_percent(iv) and iv.kind != "empty":
         at("指标值", "V-13", name=name3, value=shown or iv.text)
-    return out
 
 
-def _plausibility(iv: IndicatorValue, level1, level2, name3, sub, table, row) -> list[Finding]:
+def _plausibility(at, iv: IndicatorValue, level1, level2, name3) -> None:
     """H-05: the 三级 or its value says one 二级, the row files it under another."""
     problem = None
     if level1 == "满意度指标" and name3 and "满意" not in name3:
@@ -697,10 +714,8 @@ def _plausibility(iv: IndicatorValue, level1, level2, name3, sub, table, row) ->
         problem = "放在生态效益指标下，但看不出与生态环境有关"
     elif level2 == "经济效益指标" and not any(w in name3 for w in ECON_WORDS):
         problem = "放在经济效益指标下，但看不出经济效益"
-    if not problem:
-        return []
-    return [finding("H-05", file=sub.file, sheet=table.sheet, cell=table.cell(row, "三级指标")
-                    if "三级指标" in table.columns else a1(row, 0), field="三级指标", value=name3, problem=problem)]
+    if problem:
+        at("三级指标", "H-05", value=name3, problem=problem)
 
 
 def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dict) -> list[Finding]:
