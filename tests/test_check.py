@@ -173,3 +173,21 @@ def test_cli_annotate_writes_copies(tmp_path, seed_returns, roster_path):
     result = runner.invoke(app, ["check", *map(str, seed_returns.values()), "--annotate", str(out)])
     assert result.exit_code == 1
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.stem}_校验结果.xlsx" for p in seed_returns.values())
+
+
+def test_cli_batch_output_is_compact_and_markup_safe(tmp_path, seed_returns, fixed_returns):
+    for i in range(6):
+        for code, path in {**fixed_returns, "bad": seed_returns["310002"]}.items():
+            shutil.copy(path, tmp_path / f"{i}_{code}_{path.name}")
+    result = runner.invoke(app, ["check", str(tmp_path), "--quiet"])
+    assert result.exit_code == 1
+    assert result.output.count("✗ 项目信息!I14 F-02") == 6          # each error on its line
+    assert "┃" not in result.output                                   # no per-file tables
+    assert result.output.count("：通过（") == 12 and "共 18 个文件" in result.output
+
+
+def test_user_text_is_not_taken_for_terminal_markup(tmp_path, templates):
+    path = make_return(tmp_path, templates["310001"], unit_data(clean_project("[bold red]培训[/]项目")))
+    edit_cells(path, {("绩效指标", f"A{r}"): "不存在[/]" for r in range(3, 4)})
+    result = runner.invoke(app, ["check", str(path)])
+    assert "不存在[/]" in result.output and result.exit_code == 1

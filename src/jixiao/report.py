@@ -33,13 +33,30 @@ def verdict_line(report: FileReport) -> str:
     return f"{report.path.name}：通过" + (f"（{report.warnings} 个提示）" if report.warnings else "")
 
 
-def print_reports(reports: list[FileReport], console, show_warnings: bool = True) -> None:
+COMPACT_FROM = 10   # more files than this: errors as plain lines, warnings counted
+
+
+def print_reports(reports: list[FileReport], console, show_warnings: bool = True,
+                  compact: bool | None = None) -> None:
+    """Findings grouped by file, each file ending with its verdict line. A table per file for a
+    few files; for a batch, each error on one line and the warnings counted (a wall of 30,000
+    warnings helps nobody: --json and --annotate carry them all)."""
+    from rich.markup import escape
     from rich.table import Table
 
+    compact = len(reports) > COMPACT_FROM if compact is None else compact
     for report in reports:
-        shown = [f for f in report.findings if show_warnings or f.severity == ERROR]
         style = "red" if report.errors else "green"
-        console.rule(f"[bold]{report.path}", style=style)
+        if compact:
+            errors = [f for f in report.findings if f.severity == ERROR]
+            if errors or not report.readable:
+                console.print(f"[bold]{escape(str(report.path))}")
+                for f in errors:
+                    console.print(f"  [red]✗[/] {escape(f.where or '（文件）')} {f.rule} {escape(f.message)}")
+            console.print(f"[{style}]{escape(verdict_line(report))}[/]")
+            continue
+        shown = [f for f in report.findings if show_warnings or f.severity == ERROR]
+        console.rule(f"[bold]{escape(str(report.path))}", style=style)
         if shown:
             table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
             table.add_column("位置", no_wrap=True)
@@ -48,9 +65,10 @@ def print_reports(reports: list[FileReport], console, show_warnings: bool = True
             table.add_column("说明", ratio=1)
             for f in shown:
                 color = "red" if f.severity == ERROR else "yellow"
-                table.add_row(f.where or "（文件）", f.rule, f"[{color}]{SEVERITY_TEXT[f.severity]}[/]", f.message)
+                table.add_row(escape(f.where or "（文件）"), f.rule, f"[{color}]{SEVERITY_TEXT[f.severity]}[/]",
+                              escape(f.message))
             console.print(table)
-        console.print(f"[{style}]{verdict_line(report)}[/]")
+        console.print(f"[{style}]{escape(verdict_line(report))}[/]")
 
 
 # --- the annotated copy ------------------------------------------------------------------------
