@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 from jixiao.check import check_files
@@ -60,3 +63,16 @@ def findings_of(path: Path, **kwargs):
 def rules_at(findings) -> set[tuple[str, str]]:
     """{(rule, "sheet!cell")} — the shape assertions compare."""
     return {(f.rule, f.where) for f in findings}
+
+
+T0 = dt.datetime(2023, 3, 1, 9, 0).timestamp()      # receipt times are set with os.utime
+
+
+def put(src: Path, folder: Path, name: str | None = None, hours: float = 0) -> Path:
+    """Copy a workbook into the folder as if saved from an e-mail at T0 + hours."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (name or src.name)
+    shutil.copyfile(src, target)
+    ns = int((T0 + hours * 3600) * 1e9)
+    os.utime(target, ns=(ns, ns))
+    return target

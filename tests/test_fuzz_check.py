@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jixiao.cells import EXCEL_ERRORS, clean_text
+from jixiao.cells import EXCEL_ERRORS, clean_text, column_letter
 from jixiao.check import check_files
 from jixiao.findings import RULES
 from jixiao.reader import MAX_COLUMNS, read_workbook
@@ -164,13 +164,7 @@ def test_damaged_xml_never_raises(damage, which, clean_return, tmp_path, spec):
 
 # --- the bound the reader puts on every sheet holds for calamine ---------------------------------------
 
-def _column(n: int) -> str:
-    letters = ""
-    n += 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+_column = column_letter   # 0-based column index → letters
 
 
 def _cell(prefix: str):

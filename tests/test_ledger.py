@@ -23,17 +23,7 @@ from jixiao.ledger import (SCHEMA_VERSION, Ledger, LedgerError, history, latest_
 from jixiao.merge import MergeRefused, prepare_merge
 from jixiao.roster import Roster, Unit
 
-T0 = dt.datetime(2023, 3, 1, 9, 0).timestamp()      # receipt times are set with os.utime
-
-
-def put(src: Path, folder: Path, name: str | None = None, hours: float = 0) -> Path:
-    """Copy a workbook into the folder as if saved from an e-mail at T0 + hours."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (name or src.name)
-    shutil.copyfile(src, target)
-    ns = int((T0 + hours * 3600) * 1e9)
-    os.utime(target, ns=(ns, ns))
-    return target
+from helpers import T0, put  # noqa: E402 - shared with the other collection tests
 
 
 def db(inbox: Path) -> sqlite3.Connection:

@@ -18,16 +18,7 @@ from jixiao.roster import Roster, Unit
 from jixiao.status import (OTHERS_SHEET, REMINDER_COLUMNS, REMINDER_SHEET, collection_status, status_json,
                            write_status_xlsx)
 
-T0 = dt.datetime(2023, 3, 1, 9, 0).timestamp()
-
-
-def put(src: Path, folder: Path, name: str | None = None, hours: float = 0) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (name or src.name)
-    shutil.copyfile(src, target)
-    ns = int((T0 + hours * 3600) * 1e9)
-    os.utime(target, ns=(ns, ns))
-    return target
+from helpers import T0, put  # noqa: E402 - shared with the other collection tests
 
 
 @pytest.fixture

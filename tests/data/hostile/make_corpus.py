@@ -52,20 +52,10 @@ GIB = 1024 ** 3
 # --- the clean return every case starts from ----------------------------------------------------
 
 def _project(name: str, total: str, grant: str, other: str, goal: str) -> dict:
-    return {
-        "项目名称": name, "项目性质": "经常性专项业务费", "项目类别": "特定目标类",
-        "计划开始日期": "2023-01-01", "计划完成日期": "2023-12-31",
-        "年度资金申请总额": total, "当年财政拨款": grant, "上年结转资金": "0.00", "年度其他资金": other,
-        "年度总体目标": goal,
-        "indicators": [
-            {"一级指标": "产出指标", "二级指标": "数量指标", "三级指标": "举办培训次数", "指标值": "≥12(次)"},
-            {"一级指标": "产出指标", "二级指标": "数量指标", "三级指标": "培训人次", "指标值": "≥600(人次)"},
-            {"一级指标": "产出指标", "二级指标": "质量指标", "三级指标": "培训合格率", "指标值": "≥95(%)"},
-            {"一级指标": "产出指标", "二级指标": "时效指标", "三级指标": "培训按计划完成时间", "指标值": "2023年12月底前"},
-            {"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "基层业务能力", "指标值": "有效提升"},
-            {"一级指标": "满意度指标", "二级指标": "服务对象满意度指标", "三级指标": "参训人员满意度", "指标值": "≥90(%)"},
-        ],
-    }
+    """A clean project (tests/helpers.clean_project) with its own name, amounts and goal."""
+    from helpers import clean_project   # tests/ is on sys.path whenever the corpus is built
+
+    return clean_project(name, 年度资金申请总额=total, 当年财政拨款=grant, 年度其他资金=other, 年度总体目标=goal)
 
 
 CLEAN_DATA = {"projects": [
