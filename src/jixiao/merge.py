@@ -116,6 +116,10 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
     consolidated = consolidate(spec, department, year, roster, subs, batch, reports, accepted)
+    for sub in subs:
+        # The raw cells are in the consolidated data now; free them before the 汇总表 is built.
+        sub.projects = sub.indicators = sub.tasks = None
+    del batch
     if selection is not None:
         _note_selection(consolidated, selection)
     return consolidated, reports, files

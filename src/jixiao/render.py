@@ -95,9 +95,21 @@ def write_summary(c: Consolidated, path: Path) -> None:
     summary = wb.add_worksheet(SUMMARY_SHEET)         # first in the workbook, written once blocks are placed
     places = _write_forms(wb, c, st)
     _write_summary_sheet(summary, c, st, places)
-    _write_detail(wb.add_worksheet(DETAIL_SHEET), c, st)
+    _write_detail(_streamed_sheet(wb, DETAIL_SHEET), c, st)
     _write_status(wb.add_worksheet(STATUS_SHEET), c, st)
     wb.close()
+
+
+def _streamed_sheet(wb, name: str):
+    """A worksheet in xlsxwriter's constant_memory mode: each row goes to disk as it is written.
+    绩效指标明细 holds most of the workbook's cells and is written strictly row by row, so it
+    need not sit in memory; the 申报表 needs multi-row merges, so the workbook as a whole cannot
+    be in that mode. xlsxwriter takes the mode per sheet from the workbook when the sheet is added."""
+    wb.constant_memory = True
+    try:
+        return wb.add_worksheet(name)
+    finally:
+        wb.constant_memory = False
 
 
 # --- 汇总 ---------------------------------------------------------------------------------------
@@ -583,6 +595,19 @@ def _dec(value) -> Decimal:
     return (amount or Decimal(0)).quantize(CENT)
 
 
+def _detail_counts(rows) -> dict[tuple[str, str], int]:
+    """Indicators per (实施单位, 项目名称) on 绩效指标明细, from its rows as they stream."""
+    rows = iter(rows)
+    header = [clean_text(v) for v in next(rows, [])]
+    col = {label: header.index(label) for label in header if label}
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row and isinstance(row[col["序号"]], (int, float)):
+            key = (clean_text(row[col["实施单位"]]), clean_text(row[col["项目名称"]]))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     """Read the written workbook back and prove it holds every project and indicator exactly once
     with amounts equal to the inputs, per unit and in total. Raises ReconciliationError."""
@@ -592,11 +617,12 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
         summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
-        detail = wb.get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
+        got_counts = _detail_counts(wb.get_sheet_by_name(DETAIL_SHEET).iter_rows())
         form_titles = 0
         for name in wb.sheet_names:
             if name.startswith(FORM_SHEET_PREFIX):
-                form_titles += sum(1 for row in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                # Rows stream from calamine one at a time: a province's 申报表 has a million of them.
+                form_titles += sum(1 for row in wb.get_sheet_by_name(name).iter_rows()
                                    if row and clean_text(row[0]) == name_label)
     finally:
         wb.close()
@@ -646,13 +672,6 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
         if grand is None or _dec(grand[col[a]]) != want_total[a]:
             problems.append(f"合计行的 {a} 与输入 {money_text(want_total[a])} 不符")
     # 绩效指标明细: one row per indicator, counted per project.
-    dheader = [clean_text(v) for v in detail[0]]
-    dcol = {label: dheader.index(label) for label in dheader if label}
-    got_counts: dict[tuple[str, str], int] = {}
-    for row in detail[1:]:
-        if row and isinstance(row[dcol["序号"]], (int, float)):
-            key = (clean_text(row[dcol["实施单位"]]), clean_text(row[dcol["项目名称"]]))
-            got_counts[key] = got_counts.get(key, 0) + 1
     want_counts = {(p.unit.name, p.name): len(p.indicators) for p in consolidated.projects}
     for key in set(want_counts) | set(got_counts):
         if want_counts.get(key, 0) != got_counts.get(key, 0):

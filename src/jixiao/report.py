@@ -45,16 +45,20 @@ def print_reports(reports: list[FileReport], console, show_warnings: bool = True
     from rich.table import Table
 
     compact = len(reports) > COMPACT_FROM if compact is None else compact
-    for report in reports:
-        style = "red" if report.errors else "green"
-        if compact:
+    if compact:
+        # One print for the whole batch: rich costs milliseconds per call, and a batch has thousands of lines.
+        lines = []
+        for report in reports:
+            style = "red" if report.errors else "green"
             errors = [f for f in report.findings if f.severity == ERROR]
             if errors or not report.readable:
-                console.print(f"[bold]{escape(str(report.path))}")
-                for f in errors:
-                    console.print(f"  [red]✗[/] {escape(f.where or '（文件）')} {f.rule} {escape(f.message)}")
-            console.print(f"[{style}]{escape(verdict_line(report))}[/]")
-            continue
+                lines.append(f"[bold]{escape(str(report.path))}[/]")
+                lines.extend(f"  [red]✗[/] {escape(f.where or '（文件）')} {f.rule} {escape(f.message)}" for f in errors)
+            lines.append(f"[{style}]{escape(verdict_line(report))}[/]")
+        console.print("\n".join(lines))
+        return
+    for report in reports:
+        style = "red" if report.errors else "green"
         shown = [f for f in report.findings if show_warnings or f.severity == ERROR]
         console.rule(f"[bold]{escape(str(report.path))}", style=style)
         if shown:
