@@ -43,3 +43,17 @@ def test_cli_status(tmp_path, seed_returns, fixed_returns, roster_path):
     assert r.exit_code == 0 and '"missing": 1' in r.output
     r = CliRunner().invoke(app, ["status", str(tmp_path / "nope"), "--roster", str(roster_path)])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_cli_merge_of_a_folder_takes_each_units_latest_file(tmp_path, seed_returns, fixed_returns, roster_path):
+    """`jixiao merge INBOX` goes through the ledger: the older, broken file is superseded."""
+    from helpers import put
+
+    inbox = tmp_path / "inbox"
+    put(seed_returns["310002"], inbox, hours=0)
+    put(fixed_returns["310002"], inbox, name="310002_更正.xlsx", hours=5)
+    put(fixed_returns["310001"], inbox, hours=1)
+    r = CliRunner().invoke(app, ["merge", str(inbox), "-o", str(tmp_path / "out.xlsx"),
+                                 "--roster", str(roster_path), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "合计：26 个项目" in r.output

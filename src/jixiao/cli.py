@@ -172,7 +172,8 @@ def merge(
             files = collect_paths(paths)
             with progress_bar(len(files), "读取", quiet) as tick:
                 try:
-                    result = merge_files(files, output, roster=_roster(roster), department=dept, year=year,
+                    # The paths as given: a folder is a collection inbox, merged through its ledger.
+                    result = merge_files(paths, output, roster=_roster(roster), department=dept, year=year,
                                          skip_invalid=skip_invalid, form=form, progress=tick)
                 except MergeRefused as exc:
                     print_reports([r for r in exc.reports if r.errors], err, show_warnings=False)
