@@ -23,7 +23,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_to_tuple
+from openpyxl.utils.cell import get_column_letter, range_to_tuple
 from openpyxl.utils.protection import hash_password
 
 from jixiao import __version__

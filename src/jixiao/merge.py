@@ -7,14 +7,12 @@ projects and indicators in roster order. render.py writes them; publish.py ties 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .cells import CENT, clean_text, money_text, to_decimal
+from .cells import CENT
 from .check import FileReport, collect_paths, read_and_check, reports_of
-from .findings import ERROR
 from .roster import Roster, Unit
 from .rules import DEPT_TAG, Context, dept_key, frame_records, role
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
