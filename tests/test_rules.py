@@ -83,6 +83,7 @@ CASES = [
     ("V-12", with_indicator(三级指标="会议天数", 指标值="≤4(天)"), {}, ("V-12", f"{I}!E9"), "warning"),
     ("V-13", None, {(I, "E5"): None, (I, "F5"): "高", (I, "G5"): None}, ("V-13", f"{I}!F5"), "warning"),
     ("V-17", None, {(I, "F6"): "12月"}, ("V-17", f"{I}!F6"), "warning"),
+    ("V-15", None, {(I, "F6"): "2024年12月底前"}, ("V-15", f"{I}!F6"), "warning"),
     ("V-18", None, {(I, "F7"): "较2022年有所提升"}, ("V-18", f"{I}!F7"), "warning"),
     ("V-21", None, {(I, "E3"): None, (I, "F3"): "≥12次", (I, "G3"): None}, ("V-21", f"{I}!F3"), "warning"),
     ("V-22", None, {(I, "G7"): "次"}, ("V-22", f"{I}!G7"), "warning"),

@@ -23,7 +23,7 @@ from .roster import Roster
 from .spec import FormSpec, normalize_label
 from .template import META_KEYS, meta_identity, meta_prefill_text, template_fingerprint
 from .roster import Unit
-from .values import IndicatorValue, format_official, is_percent, parse_operator, parse_split
+from .values import DATE_RE, IndicatorValue, format_official, is_percent, normalize_text, parse_operator, parse_split
 
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 FORMULA_TEXT = re.compile(r"^\s*[=＝]\s*[A-Za-z_]+[A-Za-z0-9_.]*\s*\(")
@@ -694,6 +694,11 @@ def _value_problems(at, op_raw, unit, iv: IndicatorValue, level1, level2, name3,
             at("指标值", "V-11", problem=f"“{iv.text}”不是金额")
         if iv.kind == "month":
             at("指标值", "V-17", value=iv.text, year=year or "本")
+        elif iv.kind == "date" and year:
+            m = DATE_RE.match(normalize_text(iv.text))
+            written = next((g for g in (m.groupdict().values() if m else ()) if g and len(g) == 4 and g.isdigit()), None)
+            if written and int(written) != int(year):
+                at("指标值", "V-15", value=iv.text, got=written, year=year)
         elif iv.kind == "textnum":
             at("指标值", "V-18", value=iv.text)
     if name3 and RATE_NAME.search(name3) and not is_percent(iv) and iv.kind != "empty":
