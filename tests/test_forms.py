@@ -162,3 +162,16 @@ def test_checking_with_the_wrong_form_says_so(tianjin):
     path, roster, plan = tianjin
     findings = findings_of(path, form="sh-project")
     assert "S-06" in {f.rule for f in findings}
+
+
+def test_overall_accepts_both_names_the_form_uses(overall_fixed, tmp_path):
+    """The 整体支出 table says 效果指标 and its 说明6 says 效益指标: either is right, without a warning."""
+    path, roster, plan = overall_fixed
+    copy = Path(shutil.copy(path, tmp_path / path.name))
+    wb = openpyxl.load_workbook(copy)
+    rows = [r for r in wb["绩效指标"].iter_rows(min_row=3) if r[0].value == "效果指标"]
+    for row in rows:
+        row[0].value = "效益指标"
+    wb.save(copy)
+    findings = _check(copy, roster, plan)
+    assert rows and not [f for f in findings if f.rule in ("H-01", "H-07", "C-01")]

@@ -606,7 +606,7 @@ def _row_problems(spec: FormSpec, level1_raw, level2_raw, name3: str, op_raw, un
         level1, alias = spec.resolve_level1(level1_raw)
         if level1 is None:
             at("一级指标", "H-01", value=level1_raw, choices="、".join(spec.level1_names()))
-        elif alias or level1_raw != level1:
+        elif alias or (level1_raw != level1 and _label_key(level1_raw) == _label_key(level1)):
             at("一级指标", "H-07", value=level1_raw, canonical=level1)
     if level2_raw:
         owner = level1 or spec.level1_of_level2(level2_raw)
@@ -615,7 +615,7 @@ def _row_problems(spec: FormSpec, level1_raw, level2_raw, name3: str, op_raw, un
             if level2 is None:
                 at("二级指标", "H-02", value=level2_raw, level1=owner, suggestion=_suggest(spec, owner, level2_raw),
                    choices="、".join(spec.level2_names(owner)))
-            elif alias or level2_raw != level2:
+            elif alias or (level2_raw != level2 and _label_key(level2_raw) == _label_key(level2)):
                 at("二级指标", "H-07", value=level2_raw, canonical=level2)
     if name3:
         problem = None

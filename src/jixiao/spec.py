@@ -92,7 +92,8 @@ class Level1:
     name: str
     presence: str                        # error / warning / none when a project lacks it
     level2: tuple[Level2, ...]
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()        # accepted with a warning (H-07): "please write the canonical name"
+    same_as: tuple[str, ...] = ()        # accepted silently: the form itself uses both names
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,8 @@ def parse_form(data: dict, source: str = "<spec>") -> FormSpec:
         if len(set(l2_names)) != len(l2_names):
             raise SpecError(f"{where}: 一级指标“{l1_name}”下有重复的二级指标")
         hierarchy.append(Level1(name=l1_name, presence=presence, level2=level2,
-                                aliases=_aliases(raw, where, context)))
+                                aliases=_aliases(raw, where, context),
+                                same_as=_aliases(raw, where, context, key="same_as")))
     names = [l1.name for l1 in hierarchy]
     if len(set(names)) != len(names):
         raise SpecError(f"{where}: 一级指标重复")
@@ -366,11 +368,11 @@ def _nonempty(value, where: str, context: str) -> str:
     return value
 
 
-def _aliases(raw: dict, where: str, context: str) -> tuple[str, ...]:
+def _aliases(raw: dict, where: str, context: str, key: str = "aliases") -> tuple[str, ...]:
     # A bare string would silently become one alias per character: reject it.
-    aliases = raw.get("aliases", [])
+    aliases = raw.get(key, [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise SpecError(f"{where}: {context} 的 aliases 必须是文字列表，如 [\"进度指标\"]")
+        raise SpecError(f"{where}: {context} 的 {key} 必须是文字列表，如 [\"进度指标\"]")
     return tuple(aliases)
 
 
@@ -466,6 +468,8 @@ def _build_lookup(spec: FormSpec) -> None:
         l1[normalize_label(level1.name)] = (level1.name, False)
         for alias in level1.aliases:
             l1.setdefault(normalize_label(alias), (level1.name, True))
+        for same in level1.same_as:
+            l1.setdefault(normalize_label(same), (level1.name, False))
         table = l2.setdefault(level1.name, {})
         for level2 in level1.level2:
             table[normalize_label(level2.name)] = (level2.name, False)
