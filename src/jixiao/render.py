@@ -192,18 +192,28 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
             rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
             ws.write_formula(row, col, f"=SUM({rng})", st.sub_int, n)
             subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
+        ws.write_blank(row, link_col, None, st.sub_text)
         row += 1
     ws.write_string(row, 0, "合计", st.total_text)
     _label_span(ws, row, 1, first_amount - 1, f"{len(c.projects)} 个{c.spec.record_noun}", st.total_text)
+    ws.write_blank(row, link_col, None, st.total_text)
+
+    def grand_total(col: int) -> str:
+        # The sum of the 小计 rows, by their label: one short formula however many units there are
+        # (a "+" of every subtotal would pass Excel's 8,192-character limit), and unlike SUBTOTAL
+        # it does not shrink when a filter hides rows.
+        first_row, last_row = SUMMARY_HEADER_ROW + 1, row - 1
+        labels = f"$B${first_row + 1}:$B${last_row + 1}"
+        values = f"{xl_rowcol_to_cell(first_row, col)}:{xl_rowcol_to_cell(last_row, col)}"
+        return f'=SUMIF({labels},"*小计",{values})' if subtotal_cells[col] else "=0"
+
     grand = c.totals()
     for col, label in zip(amount_cols, c.amount_fields()):
-        ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
-                         st.total_money, float(grand[label]))
+        ws.write_formula(row, col, grand_total(col), st.total_money, float(grand[label]))
     totals_counts = [sum(1 for p in c.projects for i in p.indicators if i.level1 == l1.name)
                      for l1 in c.spec.hierarchy] + [sum(len(p.indicators) for p in c.projects)]
     for col, n in zip(count_cols, totals_counts):
-        ws.write_formula(row, col, "=" + "+".join(subtotal_cells[col]) if subtotal_cells[col] else "=0",
-                         st.total_int, n)
+        ws.write_formula(row, col, grand_total(col), st.total_int, n)
     ws.freeze_panes(SUMMARY_HEADER_ROW + 1, 3)
     ws.autofilter(SUMMARY_HEADER_ROW, 0, row - 1, last_col)
     ws.set_landscape()
