@@ -53,6 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from jixiao.samples import cell_value  # noqa: E402
 from jixiao.roster import Roster, Unit  # noqa: E402
 from jixiao.spec import load_form, normalize_label  # noqa: E402
 from jixiao.template import (FIRST_DATA_ROW, TemplateContent, TemplateRequest,  # noqa: E402
@@ -370,17 +371,7 @@ def large_plan(pool, seed: int) -> dict:
 
 # --- writing a unit's file --------------------------------------------------------------------
 
-def _cell_value(ftype: str, value):
-    # as jixiao.samples._cell_value: what a user's typing leaves in the cell
-    if value is None:
-        return None
-    if ftype == "date":
-        return dt.date.fromisoformat(value)
-    if ftype == "amount":
-        return float(Decimal(value))
-    if ftype == "count":
-        return int(value)
-    return value
+_cell_value = cell_value   # what a user's typing leaves in the cell, as the sample filler does
 
 
 def content_of(spec, data: dict) -> TemplateContent:

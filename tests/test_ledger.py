@@ -60,7 +60,7 @@ def read_spy(monkeypatch):
 def test_first_scan_records_every_workbook(tmp_path, seed_returns, fixed_returns):
     inbox = tmp_path / "inbox"
     a = put(seed_returns["310001"], inbox, hours=1)
-    b = put(fixed_returns["310002"], inbox, hours=2)
+    put(fixed_returns["310002"], inbox, hours=2)
     (inbox / "~$lock.xlsx").write_bytes(b"owner")            # Excel lock files are not returns
     result = scan(inbox)
     assert result.files == 2 and result.checked == 2 and result.cached == 0

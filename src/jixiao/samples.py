@@ -81,7 +81,8 @@ def _label(text: str | None) -> str | None:
     return normalize_label(text) if text else text
 
 
-def _cell_value(ftype: str, value):
+def cell_value(ftype: str, value):
+    """What a user's typing leaves in a cell of this field type, from sample data (text)."""
     if value is None:
         return None
     if ftype == "date":
@@ -109,7 +110,7 @@ def fill_template(template: str | Path, data: dict, out: str | Path, spec: FormS
     for n, project in enumerate(data["projects"]):
         row_p = FIRST_DATA_ROW + 1 + n
         for col, f in enumerate(spec.projects.fields, start=1):
-            value = _cell_value(f.type, project.get(f.name))
+            value = cell_value(f.type, project.get(f.name))
             if value is None:
                 continue
             cell = projects.cell(row=row_p, column=col)
@@ -135,7 +136,7 @@ def fill_template(template: str | Path, data: dict, out: str | Path, spec: FormS
             ws = wb[tasks_spec.name]
             for task in project.get("tasks", []):
                 for col, f in enumerate(tasks_spec.fields, start=1):
-                    value = _cell_value(f.type, task.get(f.name))
+                    value = cell_value(f.type, task.get(f.name))
                     if value is not None:
                         ws.cell(row=row_t, column=col).value = value
                 row_t += 1
