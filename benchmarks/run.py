@@ -19,11 +19,12 @@ How: each measurement is a fresh child process (imports first, then a perf_count
 call); the commands are the real CLI (`jixiao.cli.app`) run in that child, with timers wrapped
 around the library functions it calls (check_files, read_all, check_submissions, merge_files,
 write_summary, reconcile, write_templates, …) to give the library time and its phases. The
-parent times the child's whole process (imports, interpreter exit) and reads its peak memory:
-ru_maxrss of the main process and of the largest worker (check reads in worker processes when
-there are ≥ 16 files). merge is given the file list, not the folder, so the ledger is not
-measured there; `folder` columns are one extra run on a folder of the same files (first scan,
-ledger created) for N ≤ --folder-max. Times under 5 s are best of 3.
+parent times the child's whole process (imports, interpreter exit), reads its peak memory
+(ru_maxrss of the main process and of the largest worker: check reads in worker processes when
+there are ≥ 16 files) and how much CPU other processes used meanwhile (the machine is shared).
+merge is given the file list, not the folder, so the ledger is not measured there; the `folder`
+column is one extra run on a folder of the same files (first scan: ledger created, then merge)
+for N ≤ --folder-max. Times under 5 s are best of 3. See benchmarks/README.md.
 
 Inputs are built by benchmarks/generate.py (cached under benchmarks/.cache/).
 """
@@ -213,7 +214,7 @@ def child_cli(payload: dict) -> dict:
             **_rss()}
 
 
-def child_merge_folder(payload: dict) -> dict:
+def child_merge_folder(payload: dict) -> dict:   # the library call on a folder (kept for --profile use)
     """The library call with a folder (the CLI expands folders into files before calling
     merge_files, so only the library call exercises the ledger): merge_files([inbox], …)."""
     import importlib
@@ -294,11 +295,40 @@ def child_main(task: str, payload_file: str) -> int:
 # === parent side ================================================================================
 
 _counter = 0
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds all processes on the machine have used since boot (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)      # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICK
+
+
+WAIT_QUIET = 0.0     # --wait-quiet: seconds to wait, at most, for other processes to go quiet
+
+
+def wait_quiet(limit: float, threshold: float = 0.3) -> None:
+    """Before a measurement, wait (at most `limit` s) until other processes use < threshold cores."""
+    deadline = time.perf_counter() + limit
+    while True:
+        b0, t0 = _busy_seconds(), time.perf_counter()
+        time.sleep(0.5)
+        b1, t1 = _busy_seconds(), time.perf_counter()
+        if b0 is None or (b1 - b0) / (t1 - t0) < threshold or t1 >= deadline:
+            return
+        time.sleep(2)
 
 
 def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     """Run one measurement in a fresh process; add its whole-process wall time and peak RSS."""
     global _counter
+    if WAIT_QUIET > 0:
+        wait_quiet(WAIT_QUIET)
     _counter += 1
     RUNS.mkdir(parents=True, exist_ok=True)
     stem = RUNS / f"{_counter:03d}-{task}"
@@ -309,11 +339,11 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(HERE)])}
     load = os.getloadavg()[0]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.perf_counter()
+        busy0, started = _busy_seconds(), time.perf_counter()
         proc = subprocess.Popen([sys.executable, str(HERE / "run.py"), "--child", task,
                                  str(stem) + ".payload.json"], stdout=out, stderr=err, env=env, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
+        wall, busy1 = time.perf_counter() - started, _busy_seconds()
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err_path.read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -321,6 +351,9 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     result = json.loads(Path(payload["result"]).read_text(encoding="utf-8"))
     result["wall"] = wall
     result["load_before"] = load
+    # Other processes' CPU use while this one ran, in cores (machine busy time minus the child's own).
+    own = usage.ru_utime + usage.ru_stime
+    result["others_cores"] = (max(0.0, (busy1 - busy0) - own) / wall) if busy0 is not None and wall > 0 else None
     result["rss_tree_mb"] = usage.ru_maxrss / 1024
     result["stdout"] = str(out_path)
     return result
@@ -384,8 +417,10 @@ def measure_case(label: str, paths: list[Path], roster: Path, manifest: dict, ar
         for p in paths:
             os.link(p, inbox / p.name)
         fout = RUNS / f"汇总表-folder-{label}.xlsx"
-        payload = {"inbox": str(inbox), "out": str(fout), "roster": str(roster)}
-        case["merge_folder"] = run_child("merge_folder", payload)      # creates INBOX/.jixiao: first scan
+        r = run_child("cli", {"kind": "merge", "argv": ["merge", *common, "--skip-invalid", "-o", str(fout),
+                                                          str(inbox)]})     # creates INBOX/.jixiao: first scan
+        r["library"] = r["phases"].get("merge_files")
+        case["merge_folder"] = r
         shutil.rmtree(inbox, ignore_errors=True)
         fout.unlink(missing_ok=True)
 
@@ -443,6 +478,13 @@ def _mb(x) -> str:
     return "–" if x is None else f"{x:,.0f}"
 
 
+def _others(run: dict, *floors: dict) -> str:
+    """Other processes' average CPU use during the measurement and during its floors, in cores:
+    above ~0.3 the wall-time ratio of that row is distorted (compare the CPU-time ratio)."""
+    values = [r.get("others_cores") for r in (run, *floors)]
+    return " / ".join("?" if v is None else f"{v:.1f}" for v in values)
+
+
 def _rr(phases: dict):
     """Reading and rules: one phase when workers do both, two when done in turn."""
     if "read+rules" in phases:
@@ -477,7 +519,7 @@ def report(cases: list[dict], meta: dict) -> str:
     lines += ["### check (target ≤ 1.5× read floor)", "",
               "| case | read floor, 1 proc | check_files | **check / floor** | read + rules (workers) | join | "
               "read floor, 2 procs | check / 2-proc floor | CPU s: check / floor | CLI in-process (incl. print) "
-              "| print | CLI whole process | load avg |",
+              "| print | CLI whole process | others' load, cores |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         ch, fl = c["check"], c["read_floor"]["seconds"]
@@ -486,25 +528,26 @@ def report(cases: list[dict], meta: dict) -> str:
                      f"{_f(_rr(ph))} | {_f(ph.get('join'))} | {_f(c['read_floor_2']['seconds'])} | "
                      f"{ch['library'] / c['read_floor_2']['seconds']:.2f}× | "
                      f"{_cpu_ratio(ch, 'check_files', c['read_floor'])} | {_f(ch['seconds'])} | "
-                     f"{_f(ph.get('print'))} | {_f(ch['wall'])} | {ch['load_before']:.1f} |")
+                     f"{_f(ph.get('print'))} | {_f(ch['wall'])} | {_others(ch, c['read_floor'])} |")
     lines.append("")
     # merge
     lines += ["### merge (target ≤ 1.5× (read floor + write floor))", "",
               "| case | read floor | write floor (汇总表 cells) | merge_files | **merge / (read+write)** | read + rules | join | "
               "consolidate | write_summary | reconcile | CPU s: merge / (read+write) | 汇总表 MB | CLI whole process "
-              "| library on a folder, first scan (ratio; of which ledger scan) | load avg |",
+              "| folder, first scan (ratio; of which ledger scan) | others' load, cores |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         m, fl, wf = c["merge"], c["read_floor"]["seconds"], c["write_floor"]["seconds"]
         ph = m["phases"]
         folder = c.get("merge_folder")
-        ftext = (f"{_f(folder['seconds'])} ({folder['seconds'] / (fl + wf):.2f}×; ledger scan "
+        ftext = (f"{_f(folder['library'])} ({folder['library'] / (fl + wf):.2f}×; ledger scan "
                  f"{_f(folder['phases'].get('ledger'))})") if folder else "–"
         lines.append(f"| {c['label']} | {_f(fl)} | {_f(wf)} ({c['write_floor']['cells']:,} cells) | {_f(m['library'])} | "
                      f"{_ratio(m['library'] / (fl + wf), TARGETS['merge'])} | {_f(_rr(ph))} | "
                      f"{_f(ph.get('join'))} | {_f(ph.get('consolidate'))} | {_f(ph.get('write'))} | "
                      f"{_f(ph.get('reconcile'))} | {_cpu_ratio(m, 'merge_files', c['read_floor'], c['write_floor'])} | "
-                     f"{m['output_bytes'] / 1e6:.1f} | {_f(m['wall'])} | {ftext} | {m['load_before']:.1f} |")
+                     f"{m['output_bytes'] / 1e6:.1f} | {_f(m['wall'])} | {ftext} | "
+                     f"{_others(m, c['read_floor'], c['write_floor'])} |")
     lines.append("")
     # templates
     tcases = [c for c in cases if "templates" in c]
@@ -605,7 +648,11 @@ def main(argv=None) -> int:
                     help="also merge from a folder (ledger first scan) for N up to this (0: never)")
     ap.add_argument("--profile", type=int, metavar="N", help="profile check and merge at N instead")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for generating inputs")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                    help="before each measurement wait up to S seconds for other processes to go quiet")
     args = ap.parse_args(argv)
+    global WAIT_QUIET
+    WAIT_QUIET = args.wait_quiet
 
     def say(msg):
         print(f"  {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
