@@ -408,6 +408,7 @@ def measure_case(label: str, paths: list[Path], roster: Path, manifest: dict, ar
         raise RuntimeError(f"merge wrote no 汇总表 for {label}: see {case['merge']['stdout']}")
     say(f"[{label}] write floor (汇总表 cells)")
     case["write_floor"] = best_of("write_floor", {"sources": [str(out)], "out_dir": str(RUNS / "floor-merge")})
+    out.unlink(missing_ok=True)
 
     if args.folder_max and len(files) <= args.folder_max:
         say(f"[{label}] merge from a folder (first scan)")
@@ -657,6 +658,7 @@ def main(argv=None) -> int:
     def say(msg):
         print(f"  {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
 
+    shutil.rmtree(RUNS, ignore_errors=True)      # the previous run's payloads, outputs and logs
     if args.profile:
         profile(args.profile, say)
         return 0
@@ -672,8 +674,8 @@ def main(argv=None) -> int:
         paths, roster, manifest = gen.ensure_large(say=say)
         cases.append(measure_case("large", paths, roster, manifest, args, say))
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "python": sys.version.split()[0],
-            "commit": _commit() if _commit() == commit_start else f"{commit_start} → {_commit()} (src changed "
-                                                                     "during the run!)", "total_seconds": time.perf_counter() - started}
+            "commit": _commit() if _commit().split(", src ")[1] == commit_start.split(", src ")[1] else
+                      f"{commit_start} → {_commit()} (src changed during the run!)", "total_seconds": time.perf_counter() - started}
     text = report(cases, meta)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

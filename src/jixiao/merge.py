@@ -76,13 +76,24 @@ class Consolidated:
     def amount_fields(self) -> list[str]:
         return [f.name for f in self.spec.projects.fields if f.type in AMOUNT_TYPES]
 
+    def projects_of(self, unit_code: str) -> list[Project]:
+        """The unit's projects, in order (grouped once: a province has thousands of units)."""
+        if "_by_unit" not in self.__dict__:
+            groups: dict[str, list[Project]] = {}
+            for p in self.projects:
+                groups.setdefault(p.unit.code, []).append(p)
+            self.__dict__["_by_unit"] = groups
+        return self.__dict__["_by_unit"].get(unit_code, [])
+
     def totals(self, unit_code: str | None = None) -> dict[str, Decimal]:
-        out = {label: Decimal(0) for label in self.amount_fields()}
-        for p in self.projects:
-            if unit_code is None or p.unit.code == unit_code:
+        cache = self.__dict__.setdefault("_totals", {})
+        if unit_code not in cache:
+            out = {label: Decimal(0) for label in self.amount_fields()}
+            for p in (self.projects if unit_code is None else self.projects_of(unit_code)):
                 for label in out:
                     out[label] += p.values.get(label) or Decimal(0)
-        return out
+            cache[unit_code] = out
+        return cache[unit_code]
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:

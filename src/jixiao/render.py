@@ -9,6 +9,7 @@ written with write_string, so "=HYPERLINK(…)" typed by a unit stays text.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -149,7 +150,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
     subtotal_cells: dict[int, list[str]] = {col: [] for col in amount_cols + count_cols}
     for status in [u for u in c.units if u.projects]:
         first = row
-        for p in (p for p in c.projects if p.unit.code == status.unit.code):
+        for p in c.projects_of(status.unit.code):
             serial += 1
             ws.write_number(row, 0, serial, st.int)
             ws.write_string(row, 1, status.unit.name, st.text)
@@ -185,7 +186,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
             rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
             ws.write_formula(row, col, f"=SUM({rng})", st.sub_money, float(totals[label]))
             subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
-        unit_projects = [p for p in c.projects if p.unit.code == status.unit.code]
+        unit_projects = c.projects_of(status.unit.code)
         count_values = [sum(1 for p in unit_projects for i in p.indicators if i.level1 == l1.name)
                         for l1 in c.spec.hierarchy] + [status.indicators]
         for col, n in zip(count_cols, count_values):
@@ -243,7 +244,7 @@ def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
     is too large; sheets are named 申报表(1), 申报表(2), … and 汇总 links every project to its block."""
     groups: list[list[Project]] = []
     for status in (u for u in c.units if u.projects):
-        groups.append([p for p in c.projects if p.unit.code == status.unit.code])
+        groups.append(c.projects_of(status.unit.code))
     sheets: list[list[Project]] = [[]]
     rows = 0
     for group in groups:
@@ -268,6 +269,7 @@ def _block_height(p: Project) -> int:
     return 2 + 3 + 4 + 1 + goal_rows + 1 + max(1, len(p.indicators))
 
 
+@lru_cache(maxsize=65536)
 def _text_height(text: str, width_chars: float, line_pt: float = 13.5) -> float:
     """Row height that shows wrapped text whole: a CJK character is about two width units."""
     lines = 0
