@@ -51,27 +51,28 @@ def templates(template_dir) -> dict[str, Path]:
     return {p.name.split("_", 1)[0]: p for p in sorted(template_dir.glob("*.xlsx"))}
 
 
-@pytest.fixture(scope="session")
-def seed_returns(tmp_path_factory, templates, plan, spec) -> dict[str, Path]:
-    """The seed projects as returned, real anomalies included: unit code → workbook."""
-    out = tmp_path_factory.mktemp("returns")
+def _returns(folder: Path, templates, plan, spec, fixed: bool) -> dict[str, Path]:
+    """Each sample unit's seed projects typed into its template: unit code → workbook."""
     result = {}
     for unit in plan["units"]:
         template = templates[unit["code"]]
-        result[unit["code"]] = fill_template(template, load_seed(unit["seed"]), out / template.name, spec)
+        data = load_seed(unit["seed"])
+        if fixed:
+            data = apply_fixes(data, unit["code"], plan.get("fix", []))
+        result[unit["code"]] = fill_template(template, data, folder / template.name, spec)
     return result
+
+
+@pytest.fixture(scope="session")
+def seed_returns(tmp_path_factory, templates, plan, spec) -> dict[str, Path]:
+    """The seed projects as returned, real anomalies included."""
+    return _returns(tmp_path_factory.mktemp("returns"), templates, plan, spec, fixed=False)
 
 
 @pytest.fixture(scope="session")
 def fixed_returns(tmp_path_factory, templates, plan, spec) -> dict[str, Path]:
-    """The seed projects after the units corrected their errors: unit code → workbook."""
-    out = tmp_path_factory.mktemp("fixed")
-    result = {}
-    for unit in plan["units"]:
-        template = templates[unit["code"]]
-        data = apply_fixes(load_seed(unit["seed"]), unit["code"], plan.get("fix", []))
-        result[unit["code"]] = fill_template(template, data, out / template.name, spec)
-    return result
+    """The seed projects after the units corrected their errors."""
+    return _returns(tmp_path_factory.mktemp("fixed"), templates, plan, spec, fixed=True)
 
 
 @pytest.fixture

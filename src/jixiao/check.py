@@ -10,7 +10,7 @@ from pathlib import Path
 from .findings import ERROR, WARNING, Finding
 from .reader import Submission, read_workbook
 from .rules import Batch, Context, check_submissions
-from .spec import DEFAULT_FORM, FormSpec, load_form
+from .spec import DEFAULT_FORM, load_form
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".xltx"}
 PARALLEL_FROM = 16          # below this, starting worker processes costs more than it saves
@@ -148,10 +148,6 @@ def check_files(paths, *, roster=None, department: str | None = None, year: int 
     files = collect_paths(paths)
     subs, batch = read_and_check(files, form, Context(roster, department, year), progress, workers)
     return reports_of(subs, batch)
-
-
-def check_read(subs: list[Submission], spec: FormSpec, ctx: Context) -> list[FileReport]:
-    return reports_of(subs, check_submissions(subs, spec, ctx))
 
 
 def reports_of(subs: list[Submission], batch: Batch) -> list[FileReport]:
