@@ -14,7 +14,7 @@ from pathlib import Path
 from .cells import CENT
 from .check import FileReport, collect_paths, read_and_check, reports_of
 from .roster import Roster, Unit
-from .rules import DEPT_TAG, Context, dept_key, frame_records, role
+from .rules import DEPT_TAG, Context, dept_key, frame_records
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 from .values import IndicatorValue, format_official
 
@@ -199,7 +199,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
     first_of_sub: dict[int, Project] = {}
     pdf = batch.projects
     labels = list(spec.projects.labels)
-    name_label = role(spec, "name")
+    name_label = spec.role("name")
     link_label = name_label if name_label in spec.indicators.labels else None
     for rec in frame_records(pdf):
         sub_i = int(rec["_sub"])
@@ -225,7 +225,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         level1 = level1 or spec.level1_of_level2(rec["二级指标"])
         level2 = spec.resolve_level2(level1, rec["二级指标"])[0]
         iv: IndicatorValue = rec["_iv"]
-        note = rec.get(role(spec, "indicator_note") or "指标说明")
+        note = rec.get(spec.role("indicator_note") or "指标说明")
         project.indicators.append(Indicator(level1, level2, rec["三级指标"], iv,
                                             format_official(iv, spec.value_style), note))
 
@@ -241,7 +241,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         status = units[p.unit.code]
         status.projects += 1
         status.indicators += len(p.indicators)
-        status.amount += p.values.get(role(spec, "annual_total")) or Decimal(0)
+        status.amount += p.values.get(spec.role("annual_total")) or Decimal(0)
     for p in ordered:
         # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
         rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}

@@ -19,7 +19,6 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .cells import CENT, clean_text, money_text, to_decimal
 from .merge import Consolidated, Project
-from .rules import role
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -117,12 +116,12 @@ def _streamed_sheet(wb, name: str):
 
 def info_fields(c: Consolidated):
     """The short fields of a project shown on 汇总 between its name and its amounts."""
-    name = role(c.spec, "name")
+    name = c.spec.role("name")
     return [f for f in c.spec.projects.fields if f.name != name and f.type in ("code", "date", "count", "text")]
 
 
 def summary_columns(c: Consolidated) -> list[tuple[str, float]]:
-    cols = [("序号", 5), ("实施单位", 18), (role(c.spec, "name"), 26)]
+    cols = [("序号", 5), ("实施单位", 18), (c.spec.role("name"), 26)]
     cols += [(f.name, 11 if f.type == "date" else 10 if f.type == "count" else 12) for f in info_fields(c)]
     cols += [(label, 14) for label in c.amount_fields()]
     cols += [(f"{l1.name}数", 7) for l1 in c.spec.hierarchy] + [("指标合计", 7)]
@@ -625,7 +624,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     with amounts equal to the inputs, per unit and in total. Raises ReconciliationError."""
     import python_calamine as calamine
 
-    name_label = role(consolidated.spec, "name")
+    name_label = consolidated.spec.role("name")
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
         summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
@@ -694,7 +693,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     if problems:
         raise ReconciliationError("汇总表核对失败，未写入：\n" + "\n".join(problems[:30]))
     n_ind = sum(want_counts.values())
-    annual, unit = role(consolidated.spec, "annual_total"), consolidated.spec.money_unit
+    annual, unit = consolidated.spec.role("annual_total"), consolidated.spec.money_unit
     noun = consolidated.spec.record_noun
     for status in units_with_projects:
         lines.append(f"{status.unit.name}：{status.projects} 个{noun}、{status.indicators} 条指标，"

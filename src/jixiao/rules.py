@@ -160,7 +160,7 @@ def _check_prefill(sub: Submission, spec: FormSpec, prefill: list[dict]) -> list
     table = sub.projects
     by_row = {r + 1: values for r, values in table.rows}     # Excel row number → values
     labels = spec.projects.labels
-    name_label = role(spec, "name")
+    name_label = spec.role("name")
     name_col = labels.index(name_label)
     by_name = {normalize_label(v[name_col]): (r, v) for r, v in by_row.items() if v[name_col] is not None}
     out = []
@@ -403,9 +403,9 @@ def validate_projects(df: pd.DataFrame, subs, spec: FormSpec, ctx: Context) -> l
     sheet = spec.projects
     out = _schema_findings(df, subs, sheet, spec)
     seen: dict[tuple[int, str], int] = {}
-    name_label, goal_label = role(spec, "name"), role(spec, "goal")
-    start_label, end_label = role(spec, "start"), role(spec, "end")
-    text_labels = [label for label in (name_label, role(spec, "whole_goal"), goal_label) if label]
+    name_label, goal_label = spec.role("name"), spec.role("goal")
+    start_label, end_label = spec.role("start"), spec.role("end")
+    text_labels = [label for label in (name_label, spec.role("whole_goal"), goal_label) if label]
     for rec in frame_records(df):
         sub = subs[int(rec["_sub"])]
         table = sub.projects
@@ -457,10 +457,6 @@ def _amount(rec, label) -> Decimal | None:
     return None if _blank(value) else value
 
 
-def role(spec: FormSpec, key: str) -> str | None:
-    return spec.role(key)
-
-
 def spec_scale(spec: FormSpec) -> tuple[Decimal, Decimal]:
     """F-10: plausible range of an annual amount in the form's unit (元 vs 万元 typed in the wrong one)."""
     low = Decimal(str(spec.scale_min if spec.scale_min is not None else (1000 if spec.money_unit == "元" else 0)))
@@ -484,7 +480,7 @@ def _identity_findings(rec, sub, table, row, spec: FormSpec, year) -> list[Findi
         summed = sum((p or Decimal(0) for p in parts), Decimal(0))
         if summed != total:
             hint = "请核对各项金额"
-            project_total = _amount(rec, role(spec, "project_total"))
+            project_total = _amount(rec, spec.role("project_total"))
             if ident.rule == "F-02" and project_total is not None and project_total == total + summed:
                 hint = (f"项目资金总额 {money_text(project_total)} 恰好等于 {money_text(total)} + "
                         f"{money_text(summed)}，可能把其他年度的资金填进了本年度，请核对当年财政拨款")
@@ -492,15 +488,15 @@ def _identity_findings(rec, sub, table, row, spec: FormSpec, year) -> list[Findi
                                total_label=ident.total, total=money_text(total),
                                parts_text="＋".join(ident.parts), sum=money_text(summed),
                                diff=money_text(abs(total - summed)), hint=hint))
-    annual_label, whole_label = role(spec, "annual_total"), role(spec, "project_total")
+    annual_label, whole_label = spec.role("annual_total"), spec.role("project_total")
     annual, whole = _amount(rec, annual_label), _amount(rec, whole_label)
     if annual is not None and whole is not None:
         if annual > whole:
             out.append(finding("F-04", file=sub.file, sheet=table.sheet, cell=cell(annual_label),
                                field=annual_label, annual=money_text(annual), total=money_text(whole)))
         else:
-            start, end = rec.get(role(spec, "start")), rec.get(role(spec, "end"))
-            carry = _amount(rec, role(spec, "carryover")) or Decimal(0)
+            start, end = rec.get(spec.role("start")), rec.get(spec.role("end"))
+            carry = _amount(rec, spec.role("carryover")) or Decimal(0)
             if (start and end and year and start.year == end.year == year and whole != annual and carry == 0):
                 out.append(finding("F-06", file=sub.file, sheet=table.sheet, cell=cell(whole_label),
                                    field=whole_label, total=money_text(whole), annual=money_text(annual),
@@ -520,10 +516,10 @@ def validate_indicators(df: pd.DataFrame, projects: pd.DataFrame, subs, spec: Fo
     out = []
     if not df.empty:
         out.extend(_schema_findings(df, subs, spec.indicators, spec))
-    name_label = role(spec, "name")
+    name_label = spec.role("name")
     # The indicators name their project, or (整体支出) all belong to the unit's one record.
     link_label = name_label if name_label in spec.indicators.labels else None
-    note_label = role(spec, "indicator_note")
+    note_label = spec.role("indicator_note")
     project_names: dict[int, dict[str, tuple[int, str]]] = {}
     for sub_i, row, name in zip(projects.get("_sub", []), projects.get("_row", []), projects.get(name_label, [])):
         if name:
@@ -727,8 +723,8 @@ def _completeness(projects: pd.DataFrame, subs, spec: FormSpec, per_project: dic
     out = []
     if projects.empty:
         return out
-    name_label, goal_label = role(spec, "name"), role(spec, "goal")
-    note_label = role(spec, "indicator_note")
+    name_label, goal_label = spec.role("name"), spec.role("goal")
+    note_label = spec.role("indicator_note")
     goals = projects[goal_label] if goal_label in projects else [None] * len(projects)
     seen = set()
     for sub_i, row, name, goal in zip(projects["_sub"], projects["_row"], projects[name_label], goals):
