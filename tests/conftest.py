@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jixiao.roster import load_roster
-from jixiao.samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir
+from jixiao.samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
 from jixiao.spec import load_form
 from jixiao.template import write_templates
 
@@ -58,7 +58,7 @@ def _returns(folder: Path, templates, plan, spec, fixed: bool) -> dict[str, Path
         template = templates[unit["code"]]
         data = load_seed(unit["seed"])
         if fixed:
-            data = apply_fixes(data, unit["code"], plan.get("fix", []))
+            data = apply_fixes(translate(data, spec), unit["code"], plan.get("fix", []))
         result[unit["code"]] = fill_template(template, data, folder / template.name, spec)
     return result
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from helpers import clean_project, edit_cells, findings_of, make_return, rules_at, unit_data
 from jixiao.check import check_files
 from jixiao.cli import app
-from jixiao.report import annotate
+from jixiao.annotate import annotate
 from jixiao.roster import load_budget, load_roster
 from jixiao.template import write_templates
 

@@ -199,7 +199,8 @@ def test_calamine_never_sees_a_cell_beyond_the_bounds(sheet):
 
     import python_calamine
 
-    from jixiao import reader
+    from jixiao import package as reader
+    from jixiao.errors import Unreadable
 
     prefix, rows = sheet
     ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -207,8 +208,8 @@ def test_calamine_never_sees_a_cell_beyond_the_bounds(sheet):
     xml = f'<worksheet xmlns="{ns}"{declare}><{prefix}sheetData>{rows}</{prefix}sheetData></worksheet>'.encode()
     max_rows, max_cols = 50, 10
     try:
-        bounded = reader._bounded_sheet(xml, "s", max_rows, max_cols)
-    except reader.Unreadable:
+        bounded = reader.bounded_sheet(xml, "s", max_rows, max_cols)
+    except Unreadable:
         return
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as zf:

@@ -308,7 +308,7 @@ def test_unexpected_errors_become_one_unreadable_finding(error, hostile_inputs, 
     def explode(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(reader, "_bounded_sheet", explode)
+    monkeypatch.setattr(reader, "bounded_sheet", explode)
     sub = read_workbook(hostile_inputs.base, corpus_spec())
     assert not sub.readable
     assert [f.rule for f in sub.findings] == ["S-01"]
@@ -322,7 +322,7 @@ def test_keyboard_interrupt_is_not_swallowed(hostile_inputs, monkeypatch):
     def interrupt(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(reader, "_bounded_sheet", interrupt)
+    monkeypatch.setattr(reader, "bounded_sheet", interrupt)
     with pytest.raises(KeyboardInterrupt):
         read_workbook(hostile_inputs.base, corpus_spec())
 

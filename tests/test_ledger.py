@@ -78,7 +78,7 @@ def test_first_scan_records_every_workbook(tmp_path, seed_returns, fixed_returns
     with db(inbox) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [SCHEMA_VERSION]
+        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == list(range(1, SCHEMA_VERSION + 1))
         stored = json.loads(conn.execute("SELECT findings FROM checks c JOIN files f ON f.id = c.file_id "
                                          "WHERE f.unit_code = '310001'").fetchone()[0])
     assert stored and {"file", "sheet", "cell", "field", "rule", "severity", "message"} <= stored[0].keys()
@@ -313,16 +313,19 @@ def child(inbox: Path, marker: Path, mode: str) -> subprocess.Popen:
 
 
 def kill_when(proc: subprocess.Popen, marker: Path, timeout: float = 60) -> None:
+    """SIGKILL the child once it has made the marker; its pipes are always drained and closed."""
     deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"child ended before the marker: {proc.stderr.read()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("child never reached the marker")
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with proc:
+        while not marker.exists():
+            if proc.poll() is not None:
+                pytest.fail(f"child ended before the marker: {proc.communicate()[1]}")
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.communicate()
+                pytest.fail("child never reached the marker")
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -378,7 +381,7 @@ def test_two_concurrent_scans_of_one_folder(tmp_path, seed_returns, fixed_return
     assert sum(new for new, _, _ in outputs) == new_files       # each file recorded by exactly one scan
     assert all(checked <= 5 for _, checked, _ in outputs)
     assert_healthy(inbox)
-    assert count(inbox, "files") == 5 and count(inbox, "migrations") == 1
+    assert count(inbox, "files") == 5 and count(inbox, "migrations") == SCHEMA_VERSION
     (context,) = {c for _, _, c in outputs}
     with db(inbox) as conn:                                     # one verdict per file under that context
         assert conn.execute("SELECT COUNT(*) FROM checks WHERE context = ?", (context,)).fetchone()[0] == 5

@@ -203,20 +203,20 @@ def test_budget_csv(tmp_path, roster, encoding):
     assert list(budget) == ["310001", "310002"]
     (row,) = budget["310001"]
     assert row.unit_code == "310001"
-    assert row.values == {"项目名称": "留学人员之家运行保障费", "项目性质": "经常性专项业务费", "项目类别": "特定目标类",
-                          "年度资金申请总额": Decimal("700000.00"), "当年财政拨款": Decimal("700000.00"),
-                          "上年结转资金": Decimal("0.00"), "年度其他资金": Decimal("0.00")}
+    assert row.values == {"name": "留学人员之家运行保障费", "nature": "经常性专项业务费", "category": "特定目标类",
+                          "annual_total": Decimal("700000.00"), "fiscal": Decimal("700000.00"),
+                          "carryover": Decimal("0.00"), "other": Decimal("0.00")}
     # Empty cells are not prefilled; "1,000.5" is read as the amount it shows.
-    assert budget["310002"][0].values == {"项目名称": "会议费", "年度资金申请总额": Decimal("1000.50"),
-                                          "当年财政拨款": Decimal("1000.50")}
+    assert budget["310002"][0].values == {"name": "会议费", "annual_total": Decimal("1000.50"),
+                                          "fiscal": Decimal("1000.50")}
 
 
 def test_budget_xlsx_with_numbers_and_only_some_columns(tmp_path, roster):
     rows = [["单位编码", "项目名称", "年度资金申请总额"], [310001, "宣传工作经费", 692360], [310001.0, "会员代表大会", 1233900.5]]
     budget = load_budget(write_xlsx(tmp_path / "b.xlsx", rows), roster)
     assert [r.values for r in budget["310001"]] == [
-        {"项目名称": "宣传工作经费", "年度资金申请总额": Decimal("692360.00")},
-        {"项目名称": "会员代表大会", "年度资金申请总额": Decimal("1233900.50")}]
+        {"name": "宣传工作经费", "annual_total": Decimal("692360.00")},
+        {"name": "会员代表大会", "annual_total": Decimal("1233900.50")}]
 
 
 def test_budget_problems_each_get_a_line(tmp_path, roster):

@@ -147,8 +147,9 @@ def test_f02_message_diagnoses_a_tranche_typed_in_the_wrong_year(seed_returns, r
     assert "429,100.00" in f02.message and "当年财政拨款" in f02.message
 
 
-# Rules that only the other forms can trigger; tests/test_forms.py has their cases.
-OTHER_FORMS_ONLY = {"H-08", "V-20", "F-11", "P-13", "P-14"}
+# Rules that only the other forms (or optional rules) can trigger; tests/test_forms.py and
+# tests/test_optional_rules.py have their cases.
+OTHER_FORMS_ONLY = {"H-08", "V-20", "F-11", "P-13", "P-14", "V-14", "V-16", "V-19", "C-04"}
 
 
 def test_every_rule_has_a_failing_case():

@@ -51,7 +51,7 @@ def test_every_field_is_as_the_toml_says(spec, raw, key):
     fields = raw["sheets"][key]["fields"]
     assert len(sheet.fields) == len(fields)
     for f, r in zip(sheet.fields, fields):
-        assert f.name == r["name"]
+        assert f.label == r["label"] and f.id == r["id"]
         assert f.type == r["type"] and f.type in FIELD_TYPES
         assert f.required == r.get("required", False)
         assert f.max_length == r.get("max_length")
@@ -61,13 +61,16 @@ def test_every_field_is_as_the_toml_says(spec, raw, key):
         assert f.prompt == r.get("prompt", "")
     assert [(g.label, g.first, g.last) for g in sheet.groups] == [
         (g["label"], g["first"], g["last"]) for g in raw["sheets"][key]["groups"]]
-    assert sheet.column(sheet.fields[-1].name) == len(fields) - 1
+    assert sheet.column(sheet.fields[-1].id) == len(fields) - 1
+    assert sheet.by_label(" " + sheet.fields[-1].label) == sheet.fields[-1]
     with pytest.raises(KeyError):
-        sheet.field("没有这一列")
+        sheet.by_label("没有这一列")
+    with pytest.raises(KeyError):
+        sheet.field("no_such_field")
 
 
 def test_prefilled_fields_are_the_budget_columns(spec):
-    assert [f.name for f in spec.projects.fields if f.prefill] == [
+    assert [f.label for f in spec.projects.fields if f.prefill] == [
         "项目名称", "项目性质", "项目类别", "年度资金申请总额", "当年财政拨款", "上年结转资金", "年度其他资金"]
     assert not any(f.prefill for f in spec.indicators.fields)
 
@@ -91,9 +94,11 @@ def test_hierarchy_is_as_the_toml_says(spec, raw):
 
 def test_identities_are_as_the_toml_says(spec):
     assert [(i.rule, i.total, i.parts, i.when) for i in spec.identities] == [
-        ("F-02", "年度资金申请总额", ("当年财政拨款", "上年结转资金", "年度其他资金"), "always"),
-        ("F-03", "项目资金总额", ("项目财政资金", "项目其他资金"), "total_filled"),
+        ("F-02", "annual_total", ("fiscal", "carryover", "other"), "always"),
+        ("F-03", "project_total", ("project_fiscal", "project_other"), "total_filled"),
     ]
+    label = spec.projects.label
+    assert [label(i) for i in spec.identities[0].parts] == ["当年财政拨款", "上年结转资金", "年度其他资金"]
 
 
 def test_fingerprint_basis_freezes_labels_lists_and_hierarchy(spec):
@@ -163,8 +168,17 @@ def test_level1_aliases(raw):
 
 # --- malformed specs ----------------------------------------------------------------------
 
-def _field(data, key, name):
-    return next(f for f in data["sheets"][key]["fields"] if f["name"] == name)
+def _field(data, key, label):
+    return next(f for f in data["sheets"][key]["fields"] if f["label"] == label)
+
+
+def _layout(data, change):
+    """Give the spec an inline copy of its layout, changed."""
+    import tomllib as toml
+
+    layout = toml.loads((templates_dir() / "layouts" / "sh-project.toml").read_text(encoding="utf-8"))
+    change(layout)
+    data["form"]["layout"] = layout
 
 
 MALFORMED = [
@@ -189,12 +203,22 @@ MALFORMED = [
      ["fields[2]", "不存在的代码表", "项目分类"]),
     ("unit-list-missing", lambda d: d["code_lists"].pop("计量单位"), ["不存在的代码表", "计量单位"]),
     ("unknown-field-key", lambda d: _field(d, "projects", "项目名称").update(requried=True), ["未知的键", "requried"]),
-    ("duplicate-label", lambda d: _field(d, "projects", "项目总目标").update(name="年度总体目标"),
+    ("duplicate-label", lambda d: _field(d, "projects", "项目总目标").update(label="年度总体目标"),
      ["sheets.projects", "重复的列名", "年度总体目标"]),
-    ("no-project-name", lambda d: (_field(d, "indicators", "项目名称").update(name="所属项目"),
-                                   d["sheets"]["indicators"]["groups"].pop(0)), ["必须有“项目名称”列", "指明指标所属项目"]),
-    ("group-names-missing-column", lambda d: _field(d, "indicators", "项目名称").update(name="所属项目"),
-     ["分组 “所属项目”", "没有“项目名称”列"]),
+    ("labels-differ-only-in-spaces", lambda d: _field(d, "projects", "项目总目标").update(label="年度 总体目标"),
+     ["sheets.projects", "只差空格"]),
+    ("duplicate-id", lambda d: _field(d, "projects", "项目总目标").update(id="goal"), ["重复的字段 id", "goal"]),
+    ("missing-id", lambda d: _field(d, "projects", "项目总目标").pop("id"), ["fields[12]", "id"]),
+    ("bad-id", lambda d: _field(d, "projects", "项目总目标").update(id="项目总目标"), ["fields[12]", "id"]),
+    ("typed-field-with-another-id", lambda d: _field(d, "indicators", "一级指标").update(id="first"),
+     ["level1", "id 必须是"]),
+    ("role-of-the-wrong-type", lambda d: _field(d, "projects", "计划开始日期").update(type="text"),
+     ["字段 start", "date"]),
+    ("no-name-field", lambda d: _field(d, "projects", "项目名称").update(id="title"), ["必须有 id 为 “name”"]),
+    ("no-project-link", lambda d: (_field(d, "indicators", "项目名称").update(type="text", id="project_name"),
+                                   d["sheets"]["indicators"]["groups"].pop(0)), ["project_ref", "指明指标所属项目"]),
+    ("group-names-a-label", lambda d: d["sheets"]["indicators"]["groups"][0].update(first="项目名称"),
+     ["分组 “所属项目”", "没有 id 为“项目名称”的字段"]),
     ("bad-max-length", lambda d: _field(d, "projects", "项目名称").update(max_length="100"), ["max_length"]),
     ("bad-width", lambda d: _field(d, "projects", "项目名称").update(width="wide"), ["width"]),
     ("bad-prompt", lambda d: _field(d, "projects", "项目名称").update(prompt=["x"]), ["prompt"]),
@@ -206,14 +230,44 @@ MALFORMED = [
     ("bad-rows", lambda d: d["sheets"]["projects"].update(rows=0), ["rows", "1 到 100000"]),
     ("rows-as-text", lambda d: d["sheets"]["projects"].update(rows="200"), ["rows"]),
     ("rows-as-bool", lambda d: d["sheets"]["projects"].update(rows=True), ["rows"]),
-    ("group-bad-column", lambda d: d["sheets"]["projects"]["groups"][0].update(last="计划日期"),
-     ["分组 “基本信息”", "没有“计划日期”列"]),
-    ("group-reversed", lambda d: d["sheets"]["projects"]["groups"][0].update(first="计划完成日期", last="项目名称"),
-     ["分组 “基本信息”", "“计划完成日期”在“项目名称”之后"]),
+    ("group-bad-column", lambda d: d["sheets"]["projects"]["groups"][0].update(last="plan_date"),
+     ["分组 “基本信息”", "没有 id 为“plan_date”的字段"]),
+    ("group-reversed", lambda d: d["sheets"]["projects"]["groups"][0].update(first="end", last="name"),
+     ["分组 “基本信息”", "“end”在“name”之后"]),
     ("group-bad-key", lambda d: d["sheets"]["projects"]["groups"][0].update(title="x"), ["groups[0]", "label"]),
-    ("groups-overlap", lambda d: d["sheets"]["projects"]["groups"][1].update(first="计划完成日期"), ["重叠"]),
-    ("level2-without-level1", lambda d: _field(d, "indicators", "一级指标").update(type="text"),
-     ["level2", "level1"]),
+    ("groups-overlap", lambda d: d["sheets"]["projects"]["groups"][1].update(first="end"), ["重叠"]),
+    ("level1-as-text", lambda d: _field(d, "indicators", "一级指标").update(type="text"), ["level1", "类型"]),
+    ("level-field-on-records", lambda d: _field(d, "projects", "项目类别").update(type="unit", id="unit"),
+     ["unit", "只能放在 sheets.indicators"]),
+    ("unknown-form-key", lambda d: d["form"].update(record_noun="项目"), ["form", "未知的键", "record_noun"]),
+    ("unknown-sheet-key", lambda d: d["sheets"]["projects"].update(title="x"), ["sheets.projects", "未知的键"]),
+    ("bad-meaning", lambda d: d["hierarchy"][0].update(meaning="outputs"), ["hierarchy[0]", "meaning", "outputs"]),
+    ("bad-level2-meaning", lambda d: d["hierarchy"][0]["level2"][0].update(meaning="count"),
+     ["level2[0]", "meaning", "count"]),
+    ("bad-missing-rule", lambda d: d["hierarchy"][2].update(missing_rule="C-09"), ["hierarchy[2]", "missing_rule"]),
+    ("keywords-as-string", lambda d: d["hierarchy"][1]["level2"][0].update(keywords="收入"), ["keywords", "列表"]),
+    ("unknown-rule", lambda d: d.update(rules={"enable": ["V-99"]}), ["rules", "V-99", "不存在"]),
+    ("rules-bad-key", lambda d: d.update(rules={"on": ["V-14"]}), ["rules", "enable"]),
+    ("level-map-bad-target", lambda d: d.update(level_maps=[{"from_form": "x", "from": ["产出指标", "成本指标"],
+                                                             "to": ["成本指标", "经济成本指标"]}]),
+     ["level_maps[0].to", "不是本表单"]),
+    ("level-map-bad-shape", lambda d: d.update(level_maps=[{"from_form": "x", "from": "产出指标", "to": []}]),
+     ["level_maps[0]", "[一级指标, 二级指标]"]),
+    ("no-layout", lambda d: d["form"].update(layout="none-such"), ["找不到申报表版式", "none-such"]),
+    ("layout-unknown-field", lambda d: _layout(d, lambda l: l["sections"][1]["rows"][0]["cells"][1].update(
+        field="title")), ["sections[1].rows[0].cells[1]", "不存在的字段", "title"]),
+    ("layout-span-short", lambda d: _layout(d, lambda l: l["sections"][1]["rows"][0]["cells"][5].update(span=2)),
+     ["sections[1].rows[0]", "共占 7 列", "应为 6 列"]),
+    ("layout-bad-placeholder", lambda d: _layout(d, lambda l: l["sections"][0]["rows"][0]["cells"][0].update(
+        text="{titel}")), ["占位符 {titel}"]),
+    ("layout-bad-label", lambda d: _layout(d, lambda l: l["sections"][0]["rows"][0]["cells"][0].update(
+        text="{label[no_such]}")), ["label[no_such]", "不存在的字段"]),
+    ("layout-bad-repeat", lambda d: _layout(d, lambda l: l["sections"][4]["rows"][1].update(repeat="tasks")),
+     ["repeat", "tasks", "不存在"]),
+    ("layout-merge-outside-repeat", lambda d: _layout(d, lambda l: l["sections"][1]["rows"][0]["cells"][1].update(
+        merge=True)), ["merge"]),
+    ("layout-bad-style", lambda d: _layout(d, lambda l: l["sections"][1]["rows"][0]["cells"][1].update(style="bold")),
+     ["style", "bold"]),
     ("code-list-not-list", lambda d: d["code_lists"].update(项目类别="特定目标类"), ["代码表 项目类别"]),
     ("code-list-empty", lambda d: d["code_lists"].update(项目类别=[]), ["代码表 项目类别"]),
     ("code-list-duplicates", lambda d: d["code_lists"].update(项目类别=["人员类", "人员类"]), ["重复"]),

@@ -13,7 +13,7 @@ import jixiao.ledger as ledger_mod
 from jixiao.check import check_files
 from jixiao.ledger import Ledger, LedgerError
 from jixiao.roster import Roster, Unit
-from jixiao.status import (OTHERS_SHEET, REMINDER_COLUMNS, REMINDER_SHEET, collection_status, status_json,
+from jixiao.status import (OTHERS_SHEET, REMINDER_SHEET, reminder_columns, collection_status, status_json,
                            write_status_xlsx)
 
 from helpers import T0, put  # noqa: E402 - shared with the other collection tests
@@ -136,7 +136,8 @@ def test_reminder_workbook(inbox, roster, tmp_path):
     ws = wb[REMINDER_SHEET]
     assert ws["A1"].value == "上海市示例主管部门2023年度项目绩效目标报送情况（催报）"
     assert "应报 3 家" in ws["A2"].value
-    assert [c.value for c in ws[3]] == [label for label, _ in REMINDER_COLUMNS]
+    assert [c.value for c in ws[3]] == [label for label, _ in reminder_columns(report)]
+    assert [c.value for c in ws[3]][-2:] == ["项目数", "指标数"]
     body = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
     assert [(r[1], r[5]) for r in body] == [("310003", "未报送"), ("310001", "有错误"), ("310002", "通过")]
     assert body[0][3:5] == ["张老师", "021-00000003"]                       # contacts from the roster

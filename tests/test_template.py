@@ -109,7 +109,7 @@ def name_ref(wb, name: str) -> str:
 
 
 def col_of(sheet, label: str) -> str:
-    return get_column_letter(sheet.column(label) + 1)
+    return get_column_letter(sheet.labels.index(label) + 1)
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_header_rows_locked_input_columns_unlocked_to_the_last_row(wb, spec, key
     for col in range(1, n + 1):
         assert effective_locked(ws, 1, col), (sheet.name, col, "group row")
         assert effective_locked(ws, 2, col), (sheet.name, col, "header row")
-        assert stored(ws, 2, col) == sheet.fields[col - 1].name
+        assert stored(ws, 2, col) == sheet.fields[col - 1].label
         # Unlocked by the column format (survives LibreOffice), not by row formats.
         dims = [d for d in ws.column_dimensions.values() if d.min <= col <= d.max]
         assert len(dims) == 1 and dims[0].protection.locked is False, (sheet.name, col)
@@ -204,7 +204,7 @@ def test_header_rows_locked_input_columns_unlocked_to_the_last_row(wb, spec, key
             if ws._cells.get((row, col)) is None:
                 assert not effective_locked(ws, row, col), (sheet.name, row, col)
     # Nothing but the header rows and prefilled cells is stored in the sheet.
-    prefilled = {(r["row"], sheet.column(label) + 1) for r in json.loads(meta_of(wb)["prefill"])
+    prefilled = {(r["row"], sheet.labels.index(label) + 1) for r in json.loads(meta_of(wb)["prefill"])
                  for label in r["values"]} if key == "projects" else set()
     cells = {(c.row, c.column) for c in ws._cells.values() if c.row > 2}
     assert cells == prefilled
@@ -228,7 +228,7 @@ def test_required_headers_are_marked_red(wb, spec):
         for col, f in enumerate(sheet.fields, start=1):
             color = ws._cells[(2, col)].font.color
             red = color is not None and color.rgb == "FFC00000"
-            assert red == f.required, (sheet.name, f.name)
+            assert red == f.required, (sheet.name, f.label)
 
 
 def test_prefilled_budget_cells_are_locked_and_shown_grey(wb, spec, budget_rows):
@@ -236,19 +236,19 @@ def test_prefilled_budget_cells_are_locked_and_shown_grey(wb, spec, budget_rows)
     assert len(budget_rows) == 2
     for i, row in enumerate(budget_rows):
         excel_row = FIRST + i
-        for label, value in row.values.items():
-            col = spec.projects.column(label) + 1
+        for field_id, value in row.values.items():
+            col = spec.projects.column(field_id) + 1
             cell = ws._cells[(excel_row, col)]
-            assert cell.protection.locked is True, (excel_row, label)
+            assert cell.protection.locked is True, (excel_row, field_id)
             assert cell.fill.fgColor.rgb == "FFEDEDED"
-            if spec.projects.field(label).type == "amount":
+            if spec.projects.field(field_id).type == "amount":
                 assert cell.data_type == "n" and Decimal(str(cell.value)) == value
                 assert cell.number_format == "#,##0.00"
             else:
                 assert cell.data_type == "s" and cell.value == value
         # What the budget does not give stays open for the unit on the same row.
         for label in ("计划开始日期", "计划完成日期", "项目资金总额", "年度总体目标"):
-            assert not effective_locked(ws, excel_row, spec.projects.column(label) + 1), (excel_row, label)
+            assert not effective_locked(ws, excel_row, spec.projects.labels.index(label) + 1), (excel_row, label)
     assert [stored(ws, r, 1) for r in (3, 4, 5)] == ["留学人员之家运行保障费", "宣传工作经费", None]
     assert not effective_locked(ws, 5, 1)
 
@@ -261,8 +261,8 @@ def test_input_formats_keep_text_as_text(wb, spec):
         ws = wb[sheet.name]
         for col, f in enumerate(sheet.fields, start=1):
             (dim,) = [d for d in ws.column_dimensions.values() if d.min <= col <= d.max]
-            assert dim.number_format == expected[f.type], (sheet.name, f.name)
-            assert dim.width == pytest.approx(f.width + 0.7109375), (sheet.name, f.name)
+            assert dim.number_format == expected[f.type], (sheet.name, f.label)
+            assert dim.width == pytest.approx(f.width + 0.7109375), (sheet.name, f.label)
 
 
 # --- data validations ---------------------------------------------------------------------
@@ -275,16 +275,16 @@ def test_one_validation_per_input_column_over_the_whole_input_range(wb, spec, ke
     assert sorted(dvs) == sorted(get_column_letter(i + 1) for i in range(len(sheet.fields)))
     for col, f in enumerate(sheet.fields, start=1):
         dv = dvs[get_column_letter(col)]
-        assert str(dv.sqref) == f"{get_column_letter(col)}{FIRST}:{get_column_letter(col)}{last}", f.name
+        assert str(dv.sqref) == f"{get_column_letter(col)}{FIRST}:{get_column_letter(col)}{last}", f.label
         assert dv.allow_blank is True and dv.showErrorMessage is True and dv.showInputMessage is True
         assert dv.errorTitle == "输入有误"
-        assert dv.promptTitle == f.name and dv.prompt == f.prompt
-        assert dv.error and re.search(r"[\u4e00-\u9fff]", dv.error), f.name
+        assert dv.promptTitle == f.label and dv.prompt == f.prompt
+        assert dv.error and re.search(r"[\u4e00-\u9fff]", dv.error), f.label
         assert len(dv.prompt) <= 255 and len(dv.error) <= 255
         if f.type == "unit":
             assert dv.errorStyle == "information"          # a suggestion list: other text is allowed
         else:
-            assert dv.errorStyle in (None, "stop"), f.name  # None = the default, stop
+            assert dv.errorStyle in (None, "stop"), f.label  # None = the default, stop
 
 
 EXPECTED_VALIDATIONS = {
@@ -321,8 +321,8 @@ def test_every_amount_has_a_decimal_validation(wb, spec):
     amounts = [f for f in spec.projects.fields if f.type == "amount"]
     assert len(amounts) == 7
     for f in amounts:
-        dv = dvs[col_of(spec.projects, f.name)]
-        assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "1000000000000.0"), f.name
+        dv = dvs[col_of(spec.projects, f.label)]
+        assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "1000000000000.0"), f.label
 
 
 def test_code_list_sources_point_at_the_code_lists(wb, spec):
@@ -330,9 +330,9 @@ def test_code_list_sources_point_at_the_code_lists(wb, spec):
         dvs = validations(wb[sheet.name])
         for f in sheet.fields:
             if f.type in ("code", "unit"):
-                source = dvs[col_of(sheet, f.name)].formula1
-                assert source.startswith(f"'{CODES_SHEET}'!"), f.name
-                assert range_values(wb, source) == list(spec.code_lists[f.code_list]), f.name
+                source = dvs[col_of(sheet, f.label)].formula1
+                assert source.startswith(f"'{CODES_SHEET}'!"), f.label
+                assert range_values(wb, source) == list(spec.code_lists[f.code_list]), f.label
 
 
 def test_operator_list_offers_full_width_equals_never_a_bare_one(wb, spec):
@@ -472,9 +472,9 @@ def test_instructions_without_deadline(tmp_path, spec):
 # --- limits, at the limit and one past it -------------------------------------------------
 
 def _budget(n: int, name=lambda i: f"{i:03d}项目名称有十二个字"[:12]) -> list[BudgetRow]:
-    return [BudgetRow("310001", {"项目名称": name(i), "项目性质": "经常性专项业务费", "项目类别": "特定目标类",
-                                 "年度资金申请总额": Decimal("1000000.00"), "当年财政拨款": Decimal("1000000.00"),
-                                 "上年结转资金": Decimal("0.00"), "年度其他资金": Decimal("0.00")})
+    return [BudgetRow("310001", {"name": name(i), "nature": "经常性专项业务费", "category": "特定目标类",
+                                 "annual_total": Decimal("1000000.00"), "fiscal": Decimal("1000000.00"),
+                                 "carryover": Decimal("0.00"), "other": Decimal("0.00")})
             for i in range(n)]
 
 
@@ -493,7 +493,7 @@ def test_budget_filling_every_project_row(tmp_path, spec):
     wb = openpyxl.load_workbook(path)
     ws = wb[spec.projects.name]
     last = FIRST_DATA_ROW + rows
-    assert stored(ws, last, 1) == budget[-1].values["项目名称"] and ws._cells[(last, 1)].protection.locked
+    assert stored(ws, last, 1) == budget[-1].values["name"] and ws._cells[(last, 1)].protection.locked
     assert stored(ws, last + 1, 1) is None
     prefill = json.loads(meta_of(wb)["prefill"])       # whole, not cut at Excel's cell limit
     assert len(prefill) == rows and prefill[-1]["row"] == last
@@ -539,8 +539,7 @@ def test_long_prompts_and_titles_are_cut_to_what_excel_allows(tmp_path):
     data = _raw_spec()
     field = data["sheets"]["projects"]["fields"][0]
     field["prompt"] = "很长的提示" * 60                          # 300 characters
-    data["sheets"]["projects"]["fields"][1]["name"] = "项目性质" + "很长" * 130   # title and message too long
-    data["sheets"]["projects"]["groups"][0]["first"] = "项目名称"
+    data["sheets"]["projects"]["fields"][1]["label"] = "项目性质" + "很长" * 130   # title and message too long
     spec = parse_form(data)
     wb = _write(spec, tmp_path / "t.xlsx")
     dvs = validations(wb[spec.projects.name])
@@ -574,7 +573,7 @@ def test_project_names_follow_the_project_name_column(tmp_path):
     data = _raw_spec()
     fields = data["sheets"]["projects"]["fields"]
     fields.insert(0, fields.pop(1))                             # 项目性质 first, 项目名称 second
-    data["sheets"]["projects"]["groups"][0]["first"] = "项目性质"
+    data["sheets"]["projects"]["groups"][0]["first"] = "nature"
     spec = parse_form(data)
     wb = _write(spec, tmp_path / "t.xlsx")
     assert name_ref(wb, "ProjectNames") == "项目信息!$B$3:$B$202"
@@ -598,9 +597,8 @@ def test_code_list_named_like_a_hierarchy_column_keeps_its_own_range(tmp_path):
 def test_level1_field_may_have_another_label(tmp_path):
     data = _raw_spec()
     for f in data["sheets"]["indicators"]["fields"]:
-        if f["name"] == "一级指标":
-            f["name"] = "一级"
-    data["sheets"]["indicators"]["groups"][1]["first"] = "一级"
+        if f["label"] == "一级指标":
+            f["label"] = "一级"
     spec = parse_form(data)
     dv = validations(_write(spec, tmp_path / "t.xlsx")[spec.indicators.name])["C"]
     assert dv.formula1 == 'INDIRECT("L2_"&MATCH($B3,Level1,0))'
@@ -695,7 +693,7 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
             assert str(dv.sqref) == f"{col}{FIRST}:{col}{last}", label
             assert dv.type == vtype and dv.error == error, label
             assert dv.formula1 == formula1.replace(f"'{CODES_SHEET}'", CODES_SHEET), label
-            assert dv.promptTitle == label and dv.prompt == sheet.field(label).prompt
+            assert dv.promptTitle == label and dv.prompt == sheet.by_label(label).prompt
             assert dv.errorStyle == ("information" if label == "计量单位" else "stop")
     assert str(validations(wb[spec.indicators.name])["C"].sqref) == "C3:C1002"
     # Locking: header rows locked; input columns stay unlocked by column format to the last
@@ -710,17 +708,17 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
     ws = wb[spec.projects.name]
     for label, (a3, a4) in {"项目名称": ("留学人员之家运行保障费", "宣传工作经费"),
                             "年度资金申请总额": (700000, 692360), "上年结转资金": (0, 0)}.items():
-        col = spec.projects.column(label) + 1
+        col = spec.projects.labels.index(label) + 1
         assert (stored(ws, 3, col), stored(ws, 4, col)) == (a3, a4)
         assert effective_locked(ws, 3, col) and effective_locked(ws, 4, col)
-    assert not effective_locked(ws, 3, spec.projects.column("计划开始日期") + 1)
+    assert not effective_locked(ws, 3, spec.projects.labels.index("计划开始日期") + 1)
     # Column formats survive: text stays "@" (so "85%" stays text), dates and amounts keep theirs.
     formats = {"date": "yyyy-mm-dd", "amount": "#,##0.00"}
     for sheet in (spec.projects, spec.indicators):
         ws = wb[sheet.name]
         for col, f in enumerate(sheet.fields, start=1):
             (dim,) = [d for d in ws.column_dimensions.values() if d.min <= col <= d.max]
-            assert dim.number_format.replace("\\", "") == formats.get(f.type, "@"), (sheet.name, f.name)
+            assert dim.number_format.replace("\\", "") == formats.get(f.type, "@"), (sheet.name, f.label)
     assert sorted(str(r) for r in wb[spec.projects.name].merged_cells.ranges) == ["A1:E1", "F1:L1", "M1:N1"]
     # _meta survives cell for cell, so the fingerprint still matches.
     meta = meta_of(wb)

@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import UsageError
 from .findings import ERROR, WARNING, Finding
 from .reader import Submission, read_workbook
 from .rules import Batch, Context, check_submissions
@@ -14,10 +15,17 @@ from .spec import DEFAULT_FORM, load_form
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".xltx"}
 PARALLEL_FROM = 16          # below this, starting worker processes costs more than it saves
+# The verdicts, decided by verdict() alone; status, ledger, merge and the 汇总表 use these words.
+PASSED, FAILED, UNREADABLE = "通过", "有错误", "无法读取"
+VERDICTS = (PASSED, FAILED, UNREADABLE)
 
 
-class UsageError(ValueError):
-    """Bad command-line input (a path that does not exist, no workbook found)."""
+def verdict(readable: bool, findings) -> str:
+    """The one place a verdict is decided: unreadable, else any error, else passed."""
+    if not readable:
+        return UNREADABLE
+    return FAILED if any(f.severity == ERROR for f in findings) else PASSED
+
 
 
 @dataclass
@@ -44,9 +52,7 @@ class FileReport:
 
     @property
     def verdict(self) -> str:
-        if not self.readable:
-            return "无法读取"
-        return "通过" if self.valid else "有错误"
+        return verdict(self.readable, self.findings)
 
 
 def collect_paths(paths) -> list[Path]:
@@ -127,19 +133,16 @@ def join_batches(results: list[tuple[list[Submission], Batch]]) -> tuple[list[Su
 
     subs: list[Submission] = []
     findings: dict[int, list] = {}
-    frames: dict[str, list] = {"projects": [], "indicators": [], "tasks": []}
+    frames: dict[str, list] = {}
     for chunk_subs, batch in results:
         offset = len(subs)
         subs.extend(chunk_subs)
         findings.update({offset + i: f for i, f in batch.findings.items()})
-        for key in frames:
-            df = getattr(batch, key)
-            if df is not None:
-                df = df.copy()
-                df["_sub"] = df["_sub"].map(lambda i, o=offset: int(i) + o)
-                frames[key].append(df)
-    joined = {k: (pd.concat(v, ignore_index=True) if v else None) for k, v in frames.items()}
-    return subs, Batch(findings, joined["projects"], joined["indicators"], joined["tasks"])
+        for key, df in batch.frames.items():
+            df = df.copy()
+            df["_sub"] = df["_sub"].map(lambda i, o=offset: int(i) + o)
+            frames.setdefault(key, []).append(df)
+    return subs, Batch(findings, {k: pd.concat(v, ignore_index=True) for k, v in frames.items()})
 
 
 def check_files(paths, *, roster=None, department: str | None = None, year: int | None = None,

@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .fileio import OutputError
-from .roster import InputError, Roster, load_budget, load_roster
-from .spec import DEFAULT_FORM, SpecError
+from .errors import InputError, MergeRefused, OutputError, SpecError, UsageError
+from .roster import Roster, load_budget, load_roster
+from .spec import DEFAULT_FORM
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="jixiao 绩效：生成年度项目绩效目标申报模板、校验回收的工作簿、合并为汇总表。")
@@ -39,9 +39,6 @@ def fail(message: str, code: int = 2) -> None:
 @contextmanager
 def handled():
     """Known input problems become one clear line each and exit code 2; bugs still show."""
-    from .check import UsageError
-    from .merge import MergeRefused
-
     try:
         yield
     except InputError as exc:
@@ -49,7 +46,12 @@ def handled():
     except (SpecError, UsageError, OutputError) as exc:
         fail(str(exc))
     except MergeRefused as exc:
-        fail(str(exc), 1)
+        fail(str(exc) + MERGE_HINTS.get(exc.reason, ""), 1)
+
+
+# What the command line adds to a refused merge: the option that helps.
+MERGE_HINTS = {"errors": "（可用 --skip-invalid 跳过有错误的文件）", "department": "（用 --dept 指定）",
+               "year": "（用 --year 指定）", "undetermined": "（用 --dept 和 --year 指定）"}
 
 
 def _roster(path: Path | None) -> Roster | None:
@@ -83,6 +85,7 @@ def templates(
     quiet: QuietOpt = False,
 ):
     """为名单中的每个单位生成一份锁定的申报模板。"""
+    from .spec import load_form
     from .template import write_templates
 
     started = time.perf_counter()
@@ -96,7 +99,7 @@ def templates(
             except ValueError:
                 fail(f"截止日期“{deadline}”格式不对：请写成 2023-03-31")
         units = load_roster(roster)
-        prefill = load_budget(budget, units) if budget else None
+        prefill = load_budget(budget, units, form) if budget else None
         with progress_bar(len(units.units), "生成模板", quiet) as tick:
             paths = write_templates(units, dept, year, output, budget=prefill, deadline=due,
                                     password=password, form=form, progress=tick)
@@ -117,7 +120,7 @@ def check(
 ):
     """校验回收的工作簿：0 = 无错误，1 = 有错误，2 = 有无法读取的文件或用法错误。"""
     from .check import collect_paths, check_files
-    from .report import annotate as write_annotated
+    from .annotate import annotate as write_annotated
     from .report import print_reports, to_json
     from .spec import load_form
 
@@ -161,9 +164,8 @@ def merge(
 ):
     """校验并汇总为年度项目绩效目标汇总表：0 = 已写入，1 = 因错误拒绝，2 = 输入有误。"""
     from .check import collect_paths
-    from .merge import MergeRefused
+    from .errors import ReconciliationError
     from .publish import merge_files
-    from .render import ReconciliationError
     from .report import print_reports
 
     started = time.perf_counter()

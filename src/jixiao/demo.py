@@ -13,9 +13,9 @@ from pathlib import Path
 
 from .check import check_files
 from .publish import MergeResult, merge_files
-from .report import annotate
+from .annotate import annotate
 from .roster import load_roster
-from .samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir
+from .samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
 from .spec import load_form
 from .status import collection_status
 from .template import write_templates
@@ -110,7 +110,7 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
         say("4. 没有错误需要更正")
     for unit in corrected:
         template = by_code[unit["code"]]
-        data = apply_fixes(load_seed(unit["seed"]), unit["code"], fixes)
+        data = apply_fixes(translate(load_seed(unit["seed"]), spec), unit["code"], fixes)
         path = fill_template(template, data, inbox / f"{template.stem}（更正）.xlsx", spec)
         _received_at(path, received + dt.timedelta(days=3))
     result.second_round = _say_status(inbox, roster, department, year, form, say)

@@ -8,9 +8,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-
-class OutputError(OSError):
-    """An output could not be put in place; the message says what to do."""
+from .errors import OutputError
 
 
 def replace_into_place(tmp: Path, target: Path) -> None:

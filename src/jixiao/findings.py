@@ -19,6 +19,7 @@ class Rule:
     severity: str
     title: str
     template: str
+    optional: bool = False          # checked only for forms that switch it on ([rules] enable)
 
     def placeholders(self) -> set[str]:
         return {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
@@ -45,8 +46,8 @@ class Finding:
 RULES: dict[str, Rule] = {}
 
 
-def rule(id: str, severity: str, title: str, template: str) -> Rule:
-    r = Rule(id, severity, title, template)
+def rule(id: str, severity: str, title: str, template: str, optional: bool = False) -> Rule:
+    r = Rule(id, severity, title, template, optional)
     if id in RULES:
         raise ValueError(f"rule {id} defined twice")
     RULES[id] = r
@@ -62,6 +63,67 @@ def finding(rule_id: str, *, file: str, sheet: str = "", cell: str = "", field: 
         raise KeyError(f"rule {rule_id}: missing {sorted(missing)}")
     return Finding(file=file, sheet=sheet, cell=cell, field=field, rule=rule_id,
                    severity=severity or r.severity, message=r.template.format(**values))
+
+
+def emits(*rule_ids: str):
+    """Declare the rule ids a rule function reports (checked by its Reporter and by the tests)."""
+    def mark(fn):
+        fn.emits = frozenset(rule_ids)
+        return fn
+    return mark
+
+
+def nouns(spec) -> dict[str, str]:
+    """The form's words that messages use instead of naming a form's label themselves."""
+    cached = spec._lookup.get("nouns")
+    if cached is None:
+        ind = spec.indicators
+        cached = spec._lookup["nouns"] = {
+            "noun": spec.record_noun,
+            "name_label": spec.projects.label("name"),
+            "indicators": ind.name,
+            "level3_label": ind.label("level3"),
+            "value_label": ind.label("value"),
+            "op_label": ind.label("operator") if ind.has("operator") else "运算符号",
+            "unit_label": ind.label("unit") if ind.has("unit") else "单位",
+        }
+    return cached
+
+
+class Reporter:
+    """The one factory that places findings, for one rule function of one form.
+
+    It refuses a rule id the function did not declare (a bug, not a finding), drops rules the form
+    switches off, fills in the form's nouns ({noun}, {name_label}, {value_label} …) and the label
+    of the finding's own column ({label}), and turns (submission, table, row, field id) into file,
+    sheet, A1 cell and field label."""
+
+    def __init__(self, spec, out: list, rule_fn):
+        self.spec = spec
+        self.out = out
+        self.declared = rule_fn.emits
+        self.name = rule_fn.__name__
+        self.words = nouns(spec)
+
+    def _allowed(self, rule: str) -> bool:
+        if rule not in self.declared:
+            raise RuntimeError(f"{self.name} reports {rule}, which it does not declare")
+        return self.spec.rule_on(rule)
+
+    def at(self, sub, table_key: str, row: int, field_id: str | None, rule: str, /, **values) -> None:
+        """A finding at a field of a table row (0-based sheet row) of a submission."""
+        if not self._allowed(rule):
+            return
+        table = sub.tables[table_key]
+        sheet = self.spec.table(table_key)
+        label = sheet.label(field_id) if sheet.has(field_id) else ""
+        self.out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
+                                field=label, **{**self.words, "label": label, **values}))
+
+    def file(self, sub, rule: str, /, sheet: str = "", **values) -> None:
+        """A finding about the file (or one of its sheets) as a whole."""
+        if self._allowed(rule):
+            self.out.append(finding(rule, file=sub.file, sheet=sheet, **{**self.words, **values}))
 
 
 def has_errors(findings) -> bool:
@@ -87,7 +149,7 @@ rule("S-09", ERROR, "单位不在名单中", "模板单位“{code} {name}”不
 rule("S-10", ERROR, "单位名称与名单不符", "单位编码 {code} 在名单中是“{expected}”，模板中是“{got}”：请用下发给本单位的模板")
 rule("S-11", ERROR, "锁定内容被改动", "模板的锁定内容被改动（{what}）：请不要修改表头、代码表或预填内容，或改用原模板重新填写")
 rule("S-12", ERROR, "预填内容被改动", "“{label}”是预算预填内容，原为“{expected}”，现为“{got}”：请恢复原值；如预算有误请联系主管部门")
-rule("S-13", ERROR, "预填项目被删除", "预算预填项目“{name}”（第 {row} 行）不见了：请恢复该行")
+rule("S-13", ERROR, "预填项目被删除", "预算预填{noun}“{name}”（第 {row} 行）不见了：请恢复该行")
 rule("S-14", WARNING, "超出模板行数", "“{sheet_name}”从 {ref} 起超出模板的 {rows} 行填报区：已读取，请确认这些行是有效数据")
 rule("S-19", ERROR, "数据行数超过上限", "“{sheet_name}”超过 {rows} 行数据：超出部分没有读取，请删除多余内容或分单位报送")
 rule("S-15", WARNING, "文件名与单位不符", "文件名未包含单位编码 {code}：请确认这是本单位的文件")
@@ -100,17 +162,17 @@ rule("S-22", WARNING, "列顺序被改动", "“{sheet_name}”的列与模板�
 
 # Cell content (P-)
 rule("P-01", ERROR, "必填项为空", "“{label}”不能为空：请填写")
-rule("P-02", ERROR, "项目名称重复", "项目名称“{name}”与第 {other_row} 行重复：同一单位内项目名称不得重复")
+rule("P-02", ERROR, "名称重复", "{label}“{name}”与第 {other_row} 行重复：同一单位内{label}不得重复")
 rule("P-03", ERROR, "不在代码表中", "“{value}”不是有效的{label}：请从下拉列表中选择（{choices}）")
 rule("P-04", ERROR, "日期无效", "“{value}”不是有效日期：请填写如 2023-01-01 的日期")
-rule("P-05", ERROR, "日期先后颠倒", "计划开始日期 {start} 晚于计划完成日期 {end}：请更正")
-rule("P-06", ERROR, "项目期间不含本年度", "项目期间 {start} 至 {end} 不包含 {year} 年：请检查日期或年度")
-rule("P-07", WARNING, "目标过短", "年度总体目标过短或只是重复项目名称：请写明本年度要完成的具体内容")
+rule("P-05", ERROR, "日期先后颠倒", "{start_label} {start} 晚于{end_label} {end}：请更正")
+rule("P-06", ERROR, "期间不含本年度", "{noun}期间 {start} 至 {end} 不包含 {year} 年：请检查日期或年度")
+rule("P-07", WARNING, "目标过短", "{label}过短或只是重复{name_label}：请写明本年度要完成的具体内容")
 rule("P-08", ERROR, "单元格是公式", "单元格是公式（{formula}）：请直接填写数值或文字，不要使用公式")
 rule("P-09", WARNING, "含有网页标签", "内容含有网页标签（如 {tag}）：请删除这些标签，只保留文字")
 rule("P-10", WARNING, "文字过长", "内容有 {length} 个字，超过 {limit} 字：请精简")
 rule("P-11", ERROR, "Excel 错误值", "单元格是错误值 {value}：请改为正确的数值或文字")
-rule("P-13", ERROR, "整体支出只填一行", "“{sheet_name}”只能填写本部门（单位）一行：请删除多余的行")
+rule("P-13", ERROR, "只能填写一行", "“{sheet_name}”只能填写本{noun}一行：请删除多余的行")
 rule("P-14", ERROR, "不是整数", "“{value}”不是有效的数目：请填写不小于 0 的整数")
 rule("P-12", WARNING, "疑似错别字", "“{wrong}”疑似应为“{right}”：请核对")
 
@@ -119,49 +181,53 @@ rule("F-01", ERROR, "金额无效", "“{value}”不是有效金额：请填写
 rule("F-02", ERROR, "年度资金不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：{hint}")
 rule("F-03", ERROR, "项目资金不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：请核对项目资金")
 rule("F-11", ERROR, "预算结构不平衡", "{total_label} {total} ≠ {parts_text} = {sum}（相差 {diff}）：请核对预算结构")
-rule("F-04", ERROR, "年度资金超过项目总额", "年度资金申请总额 {annual} 大于项目资金总额 {total}：一年的资金不能超过项目全部资金")
-rule("F-06", WARNING, "资金无年度归属", "单年度项目的项目资金总额 {total} 与年度资金申请总额 {annual} 不同（差 {diff}）且无上年结转：请核对")
+rule("F-04", ERROR, "年度资金超过总额", "{annual_label} {annual} 大于{total_label} {total}：一年的资金不能超过{noun}全部资金")
+rule("F-06", WARNING, "资金无年度归属", "单年度{noun}的{total_label} {total} 与{annual_label} {annual} 不同（差 {diff}）且无{carry_label}：请核对")
 rule("F-10", WARNING, "金额量级可疑", "金额 {value} {unit}{problem}：请确认金额单位是{unit}")
 rule("F-12", WARNING, "金额是文字", "金额“{value}”是文字格式，已按 {parsed} 读取：请填写为数字")
 
 # Hierarchy (H-)
-rule("H-01", ERROR, "一级指标无效", "“{value}”不是一级指标：请选择 {choices}")
-rule("H-02", ERROR, "二级指标无效", "“{value}”不是“{level1}”下的二级指标{suggestion}：请从下拉列表中选择（{choices}）")
-rule("H-04", WARNING, "三级指标写法", "三级指标“{value}”{problem}：三级指标应是简短的指标名称")
-rule("H-05", WARNING, "指标归类可疑", "三级指标“{value}”{problem}")
-rule("H-06", WARNING, "三级指标重复", "项目“{project}”中三级指标“{value}”与第 {other_row} 行重复")
+rule("H-01", ERROR, "一级指标无效", "“{value}”不是{label}：请选择 {choices}")
+rule("H-02", ERROR, "二级指标无效", "“{value}”不是“{level1}”下的{label}{suggestion}：请从下拉列表中选择（{choices}）")
+rule("H-04", WARNING, "三级指标写法", "{label}“{value}”{problem}：{label}应是简短的指标名称")
+rule("H-05", WARNING, "指标归类可疑", "{label}“{value}”{problem}")
+rule("H-06", WARNING, "三级指标重复", "{noun}“{project}”中{label}“{value}”与第 {other_row} 行重复")
 rule("H-07", WARNING, "使用了别名", "“{value}”请改为规范名称“{canonical}”")
-rule("H-08", WARNING, "仍是填表说明", "三级指标“{value}”是表格自带的填表说明：请按要求设置具体的三级指标和指标值")
-rule("H-09", ERROR, "指标所属项目不存在", "“{value}”不是“项目信息”表中的项目：请从下拉列表中选择已填写的项目名称")
+rule("H-08", WARNING, "仍是填表说明", "{label}“{value}”是表格自带的填表说明：请按要求设置具体的{label}和{value_label}")
+rule("H-09", ERROR, "所属记录不存在", "“{value}”不是“{sheet_name}”表中的{noun}：请从下拉列表中选择已填写的{name_label}")
 
 # Completeness per project (C-)
-rule("C-01", ERROR, "缺少核心指标", "项目“{project}”没有{level1}：每个项目至少要有一条{level1}")
-rule("C-02", WARNING, "缺少满意度指标", "项目“{project}”没有{level1}：建议增加一条满意度指标（如“服务对象满意度 ≥90%”）")
-rule("C-03", WARNING, "产出指标不全", "项目“{project}”的产出指标缺少{missing}")
-rule("C-05", WARNING, "指标过少", "项目“{project}”只有 {count} 条绩效指标：建议至少 {minimum} 条")
-rule("C-06", WARNING, "目标中的数量未体现", "年度总体目标写了“{phrase}”，但该项目的指标值中没有 {number}：请把这一目标设成指标")
-rule("C-07", ERROR, "项目没有绩效指标", "项目“{project}”没有任何绩效指标：请在“绩效指标”表中填写")
+rule("C-01", ERROR, "缺少核心指标", "{noun}“{project}”没有{level1}：每个{noun}至少要有一条{level1}")
+rule("C-02", WARNING, "缺少建议的指标", "{noun}“{project}”没有{level1}：建议增加一条{level1}{example}")
+rule("C-03", WARNING, "二级指标不全", "{noun}“{project}”的{level1}缺少{missing}")
+rule("C-04", WARNING, "缺少成本指标", "{noun}“{project}”没有{level1}：请按成本控制要求设置{level1}，写明成本控制数{example}")
+rule("C-05", WARNING, "指标过少", "{noun}“{project}”只有 {count} 条{indicators}：建议至少 {minimum} 条")
+rule("C-06", WARNING, "目标中的数量未体现", "{label}写了“{phrase}”，但该{noun}的{value_label}中没有 {number}：请把这一目标设成指标")
+rule("C-07", ERROR, "没有绩效指标", "{noun}“{project}”没有任何{indicators}：请在“{sheet_name}”表中填写")
 
 # 指标值 (V-)
-rule("V-01", ERROR, "运算符无效", "运算符“{value}”无效：请选择 ≥、≤、＝、>、< 之一，定性指标请留空")
-rule("V-02", WARNING, "缺少运算符", "定量指标 {value} 没有运算符，将按“＝”处理：请选择 ≥、≤、＝、>、<")
-rule("V-03", ERROR, "定量指标值不是数字", "选了运算符“{op}”，但指标值“{value}”不是数字：定量指标请只填数字，定性指标请清空运算符")
-rule("V-04", ERROR, "缺少计量单位", "定量指标值 {value} 没有计量单位：请填写计量单位（如 %、次、人）")
+rule("V-01", ERROR, "运算符无效", "{label}“{value}”无效：请选择 ≥、≤、＝、>、< 之一，定性指标请留空")
+rule("V-02", WARNING, "缺少运算符", "定量指标 {value} 没有{label}，将按“＝”处理：请选择 ≥、≤、＝、>、<")
+rule("V-03", ERROR, "定量指标值不是数字", "选了{op_label}“{op}”，但{label}“{value}”不是数字：定量指标请只填数字，定性指标请清空{op_label}")
+rule("V-04", ERROR, "缺少计量单位", "定量{value_label} {value} 没有{label}：请填写{label}（如 %、次、人）")
 rule("V-05", ERROR, "百分比超过100", "{value}% 超过 100%：比率不能超过 100%，请更正")
 rule("V-06", WARNING, "≥100%", "“≥100%”只有等于 100% 才能达到：请写“＝100%”或设一个可达到的下限")
-rule("V-07", WARNING, "满意度运算符", "满意度指标应写下限（≥ 或 >），现为“{op}”")
+rule("V-07", WARNING, "满意度运算符", "{level}应写下限（≥ 或 >），现为“{op}”")
 rule("V-08", WARNING, "满意度过低", "满意度目标 {value}% 低于 {floor}%：请核对")
-rule("V-09", WARNING, "满意度不是数值", "满意度指标值“{value}”不可衡量：请写成百分比，如 ≥90%")
-rule("V-10", WARNING, "数量指标不是数值", "数量指标的指标值“{value}”不是数字：数量指标应是可计数的目标，如 ≥10(次)")
-rule("V-11", WARNING, "成本指标写法", "成本指标{problem}：成本指标应写上限，如 ≤10万元")
-rule("V-12", WARNING, "数量指标是上限", "数量指标用了“{op}”（上限）：请确认，或改列为成本指标")
-rule("V-13", WARNING, "比率不是百分比", "三级指标“{name}”是比率，指标值“{value}”却不是百分比：请写成如 ≥95%")
-rule("V-15", WARNING, "时间不在本年度", "指标值“{value}”是 {got} 年的时间，本表是 {year} 年度：请核对")
+rule("V-09", WARNING, "满意度不是数值", "{level}值“{value}”不可衡量：请写成百分比，如 ≥90%")
+rule("V-10", WARNING, "数量指标不是数值", "{level}的{label}“{value}”不是数字：{level}应是可计数的目标，如 ≥10(次)")
+rule("V-11", WARNING, "成本指标写法", "{level}{problem}：{level}应写上限，如 ≤10万元")
+rule("V-12", WARNING, "数量指标是上限", "{level}用了“{op}”（上限）：请确认，或改列为{cost}")
+rule("V-13", WARNING, "比率不是百分比", "{level3_label}“{name}”是比率，{label}“{value}”却不是百分比：请写成如 ≥95%")
+rule("V-14", WARNING, "成本指标是百分比", "{level3_label}“{name}”的{label}“{value}”是百分比：{level}应写成本控制数（金额或单位成本，如 ≤10万元），请改写", optional=True)
+rule("V-15", WARNING, "时间不在本年度", "{label}“{value}”是 {got} 年的时间，本表是 {year} 年度：请核对")
+rule("V-16", WARNING, "只写了方向", "{noun}“{project}”有 {count} 条{label}只写了方向（如“{example}”）：请写明可衡量的目标，或写明基数和目标值", optional=True)
 rule("V-17", WARNING, "月份含义不明", "“{value}”含义不明：期限请写“12个月”，截止时间请写“{year}年12月底前”")
-rule("V-18", WARNING, "文字中含数字", "指标值“{value}”把数字写在文字里：请拆成运算符、数字和计量单位，或写明基数")
-rule("V-21", WARNING, "建议拆分填写", "指标值“{value}”写在了一个单元格里，已按 {op}{number}{unit} 读取：建议运算符、数值、计量单位分列填写")
-rule("V-20", WARNING, "指标描述未填写", "项目“{project}”有 {count}/{total} 条指标的{label}为空或照抄三级指标：请说明计算方法、统计口径或衡量方法")
-rule("V-22", WARNING, "定性指标带单位", "定性指标值“{value}”带有计量单位“{unit}”：定性指标请清空计量单位")
+rule("V-19", WARNING, "期限方向不明", "{level}的{label}“{value}”没有写明是上限还是截止时间：{hint}", optional=True)
+rule("V-18", WARNING, "文字中含数字", "{label}“{value}”把数字写在文字里：请拆成{op_label}、数字和{unit_label}，或写明基数")
+rule("V-21", WARNING, "建议拆分填写", "{label}“{value}”写在了一个单元格里，已按 {op}{number}{unit} 读取：建议{op_label}、数值、{unit_label}分列填写")
+rule("V-20", WARNING, "指标描述未填写", "{noun}“{project}”有 {count}/{total} 条指标的{label}为空或照抄{level3_label}：请说明计算方法、统计口径或衡量方法", optional=True)
+rule("V-22", WARNING, "定性指标带单位", "定性{value_label}“{value}”带有{label}“{unit}”：定性指标请清空{label}")
 
 
 def rule_table() -> str:

@@ -47,11 +47,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import __version__
-from .check import UsageError, collect_paths, read_and_check, reports_of
+from .check import collect_paths, read_and_check, reports_of
+from .errors import LedgerError, UsageError
 from .findings import ERROR
 from .roster import Roster
 from .rules import Context
-from .spec import DEFAULT_FORM, FormSpec, load_form
+from .spec import DEFAULT_FORM, FormSpec, load_form, spec_digest
 
 LEDGER_DIR = ".jixiao"
 LEDGER_NAME = "ledger.sqlite"
@@ -102,12 +103,12 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
                findings   TEXT NOT NULL,                -- JSON array, as `check --json` writes it
                UNIQUE (file_id, context))""",
     )),
+    (2, "rows per table of the form", (
+        # JSON: table key → rows read
+        "ALTER TABLE checks ADD COLUMN rows TEXT NOT NULL DEFAULT '{}'",
+    )),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-class LedgerError(UsageError):
-    """The ledger cannot be opened or written; the message says what to do, in Chinese."""
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Entry:
     warnings: int = 0
     projects: int = 0
     indicators: int = 0
+    rows: dict = field(default_factory=dict)   # table key → rows read (every table of the form)
     problem: str = ""              # the first error message
     context: str | None = None     # the check context the verdict belongs to
     current: bool = False          # the latest file of its unit still in the folder
@@ -264,7 +266,7 @@ class Ledger:
     def entries(self, where: str = "", params: tuple = (), context: str | None = None) -> list[Entry]:
         """Files with their verdict: the check under `context` when there is one, else the newest."""
         sql = f"""
-            SELECT f.*, c.verdict, c.errors, c.warnings, c.projects, c.indicators, c.problem,
+            SELECT f.*, c.verdict, c.errors, c.warnings, c.projects, c.indicators, c.rows, c.problem,
                    c.context
             FROM files f
             LEFT JOIN checks c ON c.id = (
@@ -285,7 +287,8 @@ class Ledger:
             unit_name=r["unit_name"], department=r["department"], year=r["year"], form_id=r["form_id"],
             form_version=r["form_version"], missing_since=_parse(r["missing_since"]),
             verdict=r["verdict"], errors=r["errors"] or 0, warnings=r["warnings"] or 0,
-            projects=r["projects"] or 0, indicators=r["indicators"] or 0, problem=r["problem"] or "",
+            projects=r["projects"] or 0, indicators=r["indicators"] or 0,
+            rows=json.loads(r["rows"]) if r["rows"] else {}, problem=r["problem"] or "",
             context=r["context"])
 
     def findings(self, file_id: int, context: str | None = None) -> list[dict]:
@@ -386,20 +389,19 @@ def _mark_current(entries: list[Entry]) -> None:
 
 # The modules whose code decides a verdict; their source is part of the context key, so that a
 # changed rule re-checks cached files instead of trusting an outdated verdict.
-_RULE_MODULES = ("cells", "check", "findings", "reader", "rules", "spec", "template", "values")
+_RULE_MODULES = ("cells", "check", "contract", "findings", "frames", "package", "reader", "spec", "template",
+                 "values")
 
 
 @lru_cache(maxsize=1)
 def _rules_fingerprint() -> str:
-    import importlib
-
+    here = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
-    for name in _RULE_MODULES:
-        module = importlib.import_module(f"{__package__}.{name}")
+    for path in [here / f"{name}.py" for name in _RULE_MODULES] + sorted((here / "rules").glob("*.py")):
         try:
-            h.update(Path(module.__file__).read_bytes())
-        except (OSError, TypeError):
-            h.update(name.encode())
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(path.name.encode())
     return h.hexdigest()
 
 
@@ -415,7 +417,7 @@ def context_of(spec: FormSpec, roster: Roster | None, department: str | None,
         "jixiao": __version__,
         "rules": _rules_fingerprint(),
         "form": [spec.id, spec.version],
-        "spec": hashlib.sha256(repr(spec).encode()).hexdigest(),
+        "spec": spec_digest(spec),
         "roster": roster_basis,
         "department": department,
         "year": year,
@@ -554,14 +556,14 @@ def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str
     file_id = conn.execute("SELECT id FROM files WHERE path = ? AND sha256 = ?", (d.rel, sha)).fetchone()[0]
     findings = [dict(f.to_dict(), file=d.rel) for f in report.findings]
     first_error = next((f.message for f in report.findings if f.severity == ERROR), "")
-    projects = len(sub.projects.rows) if sub.projects is not None else 0
-    indicators = len(sub.indicators.rows) if sub.indicators is not None else 0
+    rows = {key: len(table.rows) for key, table in sub.tables.items()}
+    projects, indicators = rows.get("projects", 0), rows.get("indicators", 0)
     conn.execute(
         """INSERT OR IGNORE INTO checks (file_id, context, checked, verdict, errors, warnings, projects,
-               indicators, problem, findings)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               indicators, rows, problem, findings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (file_id, context, now, report.verdict, report.errors, report.warnings, projects, indicators,
-         first_error, json.dumps(findings, ensure_ascii=False)))
+         json.dumps(rows, ensure_ascii=False), first_error, json.dumps(findings, ensure_ascii=False)))
     return file_id, inserted
 
 

@@ -1,8 +1,9 @@
 """Accepted submissions → the consolidated 汇总表 data.
 
-prepare_merge() checks every input with the same rules as `check`, refuses on errors unless
-told to skip them, refuses inputs that contradict each other, and consolidates the accepted
-projects and indicators in roster order. render.py writes them; publish.py ties both together.
+prepare_merge() checks every input with the same rules as `check`, refuses on errors unless told to
+skip them, refuses inputs that contradict each other, and consolidates every table of the form in
+roster order: each record (project) with its indicators and the rows of the form's other tables.
+render.py writes them; publish.py ties both together.
 """
 
 from __future__ import annotations
@@ -13,42 +14,39 @@ from pathlib import Path
 
 from .cells import CENT
 from .check import FileReport, collect_paths, read_and_check, reports_of
+from .errors import MergeRefused
+from .frames import frame_records
 from .roster import Roster, Unit
-from .rules import DEPT_TAG, Context, dept_key, frame_records
+from .rules import DEPT_TAG, Context, dept_key
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 from .values import IndicatorValue, format_official
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING, STATUS_UNREADABLE = "通过", "有错误未汇总", "未报送", "无法读取"
-AMOUNT_TYPES = ("amount",)
 
-
-class MergeRefused(Exception):
-    """Inputs with errors (or that contradict each other): nothing was written."""
-
-    def __init__(self, message: str, reports: list[FileReport] | None = None):
-        super().__init__(message)
-        self.reports = reports or []
+__all__ = ["Consolidated", "Indicator", "MergeRefused", "Project", "UnitStatus", "consolidate", "prepare_merge"]
 
 
 @dataclass
 class Indicator:
-    level1: str
-    level2: str
+    level1: str | None
+    level2: str | None
     name: str
     value: IndicatorValue
-    official: str
+    official: str                        # the value as the official form prints it
     note: str | None
+    values: dict = field(default_factory=dict)     # field id → typed value, every column of the row
 
 
 @dataclass
 class Project:
+    """One record (a project, or the unit itself on 整体支出) with everything that belongs to it."""
     unit: Unit
     file: str
     row: int
-    values: dict              # label → typed value (Decimal amounts, dates, text)
+    values: dict              # field id → typed value (Decimal amounts, dates, text)
     name: str = ""
     indicators: list[Indicator] = field(default_factory=list)
-    tasks: list[dict] = field(default_factory=list)     # 年度重点任务 (整体支出 form)
+    children: dict[str, list[dict]] = field(default_factory=dict)   # table key → rows (field id → value)
 
 
 @dataclass
@@ -56,13 +54,20 @@ class UnitStatus:
     unit: Unit
     file: str = ""
     status: str = STATUS_MISSING
-    projects: int = 0
-    indicators: int = 0
+    rows: dict[str, int] = field(default_factory=dict)   # table key → rows merged
     errors: int = 0
     warnings: int = 0
-    amount: Decimal = Decimal(0)
+    amount: Decimal | None = None     # the annual total of the unit's merged records
     received: str = ""                # receipt time of the file used (ledger; folder inputs only)
     superseded: list[str] = field(default_factory=list)   # the unit's older files, not merged
+
+    @property
+    def projects(self) -> int:
+        return self.rows.get("projects", 0)
+
+    @property
+    def indicators(self) -> int:
+        return self.rows.get("indicators", 0)
 
 
 @dataclass
@@ -74,7 +79,8 @@ class Consolidated:
     units: list[UnitStatus]
 
     def amount_fields(self) -> list[str]:
-        return [f.name for f in self.spec.projects.fields if f.type in AMOUNT_TYPES]
+        """The records' amount field ids, in the form's order."""
+        return list(self.spec.amount_ids())
 
     def projects_of(self, unit_code: str) -> list[Project]:
         """The unit's projects, in order (grouped once: a province has thousands of units)."""
@@ -88,12 +94,26 @@ class Consolidated:
     def totals(self, unit_code: str | None = None) -> dict[str, Decimal]:
         cache = self.__dict__.setdefault("_totals", {})
         if unit_code not in cache:
-            out = {label: Decimal(0) for label in self.amount_fields()}
+            out = {fid: Decimal(0) for fid in self.amount_fields()}
             for p in (self.projects if unit_code is None else self.projects_of(unit_code)):
-                for label in out:
-                    out[label] += p.values.get(label) or Decimal(0)
+                for fid in out:
+                    out[fid] += p.values.get(fid) or Decimal(0)
             cache[unit_code] = out
         return cache[unit_code]
+
+    def filled(self, field_id: str, unit_code: str | None = None) -> bool:
+        """Does any record (of the unit) give this amount? A total of nothing is blank, not 0.00."""
+        projects = self.projects if unit_code is None else self.projects_of(unit_code)
+        return any(p.values.get(field_id) is not None for p in projects)
+
+    def rows(self, key: str, unit_code: str | None = None) -> int:
+        """Rows of a table merged (records, indicators, or another table), for a unit or in all."""
+        projects = self.projects if unit_code is None else self.projects_of(unit_code)
+        if key == "projects":
+            return len(projects)
+        if key == "indicators":
+            return sum(len(p.indicators) for p in projects)
+        return sum(len(p.children.get(key, ())) for p in projects)
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:
@@ -107,7 +127,7 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     spec = load_form(form)
     files = collect_paths(paths)
     if not files:
-        raise MergeRefused("没有找到要汇总的工作簿")
+        raise MergeRefused("没有找到要汇总的工作簿：请确认文件夹中有各单位报送的 .xlsx 文件", reason="empty")
     selection = None
     if any(Path(p).is_dir() for p in paths):
         # A folder is a collection inbox: only each unit's latest file (by receipt time) is merged.
@@ -120,14 +140,14 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     reports = reports_of(subs, batch)
     bad = [r for r in reports if r.errors]
     if bad and not skip_invalid:
-        raise MergeRefused(f"{len(bad)} 个文件有错误，未汇总（可用 --skip-invalid 跳过这些文件）", reports)
+        raise MergeRefused(f"{len(bad)} 个文件有错误，未汇总：请各单位改正后重新报送，或跳过这些文件只汇总其余文件",
+                           reports, reason="errors")
     department, year = _agree(reports, department, year)
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
     consolidated = consolidate(spec, department, year, roster, subs, batch, reports, accepted)
     for sub in subs:
-        # The raw cells are in the consolidated data now; free them before the 汇总表 is built.
-        sub.projects = sub.indicators = sub.tasks = None
+        sub.release()        # the raw cells are in the consolidated data now; free them before the 汇总表 is built
     del batch
     if selection is not None:
         _note_selection(consolidated, selection)
@@ -151,15 +171,16 @@ def _agree(reports: list[FileReport], department: str | None, year: int | None) 
     if department is None:
         if len(depts) > 1:
             names = "、".join(f"{n}（{m.get('主管部门')}）" for n, m in metas)
-            raise MergeRefused(f"输入文件属于不同的主管部门：{names}。请用 --dept 指定，或分开汇总")
+            raise MergeRefused(f"输入文件属于不同的主管部门：{names}。请指定本次汇总的主管部门，或分开汇总",
+                               reason="department")
         department = next(iter(depts.values()), None)
     if year is None:
         if len(years) > 1:
             names = "、".join(f"{n}（{m.get('年度')}年）" for n, m in metas)
-            raise MergeRefused(f"输入文件属于不同的年度：{names}。请用 --year 指定，或分开汇总")
+            raise MergeRefused(f"输入文件属于不同的年度：{names}。请指定本次汇总的年度，或分开汇总", reason="year")
         year = int(next(iter(years))) if years else None
     if not department or not year:
-        raise MergeRefused("无法确定主管部门和年度：没有可汇总的有效文件，请用 --dept 和 --year 指定")
+        raise MergeRefused("无法确定主管部门和年度：没有可汇总的有效文件，请指定主管部门和年度", reason="undetermined")
     return DEPT_TAG.sub("", department), int(year)
 
 
@@ -172,7 +193,7 @@ def _refuse_duplicate_units(reports: list[FileReport], accepted: list[int]) -> N
             continue
         if code in seen:
             raise MergeRefused(f"两个文件都属于单位 {code} {meta.get('单位名称', '')}：{seen[code]} 和 "
-                               f"{reports[i].path}。请只保留最新的一份再汇总", reports)
+                               f"{reports[i].path}。请只保留最新的一份再汇总", reports, reason="duplicate")
         seen[code] = str(reports[i].path)
 
 
@@ -197,55 +218,61 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
 
     projects: dict[tuple[int, str], Project] = {}
     first_of_sub: dict[int, Project] = {}
-    pdf = batch.projects
-    labels = list(spec.projects.labels)
-    name_label = spec.role("name")
-    link_label = name_label if name_label in spec.indicators.labels else None
-    for rec in frame_records(pdf):
+    records = spec.projects
+    ids = records.ids
+    amounts = set(spec.amount_ids())
+    for rec in frame_records(batch.frames["projects"]):
         sub_i = int(rec["_sub"])
-        if sub_i not in accepted_set or not rec.get(name_label):
+        if sub_i not in accepted_set or not rec.get("name"):
             continue
         meta = subs[sub_i].meta or {}
         unit = units[meta.get("单位编码")].unit
-        values = {label: rec[label] for label in labels}
-        for label in labels:
-            if spec.projects.field(label).type == "amount" and values[label] is not None:
-                values[label] = values[label].quantize(CENT)
-        project = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values, name=rec[name_label])
-        projects[(sub_i, normalize_label(rec[name_label]))] = project
+        values = {fid: rec[fid] for fid in ids}
+        for fid in amounts:
+            if values[fid] is not None:
+                values[fid] = values[fid].quantize(CENT)
+        project = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values, name=rec["name"])
+        projects[(sub_i, normalize_label(rec["name"]))] = project
         first_of_sub.setdefault(sub_i, project)
 
-    idf = batch.indicators
-    for rec in frame_records(idf):
+    def owner(rec, table) -> Project | None:
         sub_i = int(rec["_sub"])
         if sub_i not in accepted_set:
-            continue
-        project = (projects[(sub_i, normalize_label(rec[link_label]))] if link_label else first_of_sub[sub_i])
-        level1 = spec.resolve_level1(rec["一级指标"])[0] if rec["一级指标"] else None
-        level1 = level1 or spec.level1_of_level2(rec["二级指标"])
-        level2 = spec.resolve_level2(level1, rec["二级指标"])[0]
-        iv: IndicatorValue = rec["_iv"]
-        note = rec.get(spec.role("indicator_note") or "指标说明")
-        project.indicators.append(Indicator(level1, level2, rec["三级指标"], iv,
-                                            format_official(iv, spec.value_style), note))
+            return None
+        if table.link:
+            return projects.get((sub_i, normalize_label(rec[table.link] or "")))
+        return first_of_sub.get(sub_i)
 
-    tasks = batch.tasks
-    if tasks is not None:
-        for rec in frame_records(tasks):
-            sub_i = int(rec["_sub"])
-            if sub_i in accepted_set and sub_i in first_of_sub:
-                first_of_sub[sub_i].tasks.append({k: v for k, v in rec.items() if not k.startswith("_")})
+    indicators = spec.indicators
+    ind_ids = indicators.ids
+    for rec in frame_records(batch.frames["indicators"]):
+        project = owner(rec, indicators)
+        if project is None:
+            continue
+        level1 = spec.resolve_level1(rec["level1"])[0] if rec["level1"] else None
+        level1 = level1 or spec.level1_of_level2(rec["level2"])
+        level2 = spec.resolve_level2(level1, rec["level2"])[0]
+        iv: IndicatorValue = rec["_iv"]
+        project.indicators.append(Indicator(level1, level2, rec["level3"], iv, format_official(iv, spec.value_style),
+                                            rec.get("note"), {fid: rec[fid] for fid in ind_ids}))
+    for table in spec.extra_tables:
+        for rec in frame_records(batch.frames[table.key]):
+            project = owner(rec, table)
+            if project is not None:
+                project.children.setdefault(table.key, []).append({fid: rec[fid] for fid in table.ids})
+
     order = {code: i for i, code in enumerate(units)}
     ordered = sorted(projects.values(), key=lambda p: (order[p.unit.code], p.row))
+    rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
     for p in ordered:
         status = units[p.unit.code]
-        status.projects += 1
-        status.indicators += len(p.indicators)
-        status.amount += p.values.get(spec.role("annual_total")) or Decimal(0)
-    for p in ordered:
+        status.rows["projects"] = status.rows.get("projects", 0) + 1
+        status.rows["indicators"] = status.rows.get("indicators", 0) + len(p.indicators)
+        for key, rows in p.children.items():
+            status.rows[key] = status.rows.get(key, 0) + len(rows)
+        annual = p.values.get("annual_total")
+        if annual is not None:
+            status.amount = (status.amount or Decimal(0)) + annual
         # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
-        rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
         p.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
     return Consolidated(spec, department, year, ordered, list(units.values()))
-
-

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .check import FileReport
+from .errors import MergeRefused
 from .fileio import atomic_path
-from .merge import Consolidated, MergeRefused, default_output_name, prepare_merge
+from .merge import Consolidated, default_output_name, prepare_merge
+from .reconcile import reconcile
+from .render import write_summary
 from .roster import Roster
-from .render import reconcile, write_summary
 from .spec import DEFAULT_FORM
 
 
@@ -35,7 +37,7 @@ def merge_files(paths, output: str | Path | None = None, *, roster: Roster | Non
                                                                consolidated.spec)
     output = Path(output)
     if any(output.resolve() == f.resolve() for f in files):
-        raise MergeRefused(f"输出文件 {output} 是输入文件之一：请换一个输出文件名")
+        raise MergeRefused(f"输出文件 {output} 是输入文件之一：请换一个输出文件名", reason="output")
     with atomic_path(output) as tmp:
         write_summary(consolidated, tmp)
         lines = reconcile(consolidated, tmp)

@@ -14,22 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from .cells import CENT, clean_text, to_decimal, money_text
-from .spec import normalize_label
+from .errors import InputError
+from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 
 ROSTER_REQUIRED = ("单位编码", "单位名称")
 ROSTER_OPTIONAL = ("联系人", "联系电话")
-BUDGET_AMOUNTS = ("年度资金申请总额", "当年财政拨款", "上年结转资金", "年度其他资金")
-BUDGET_COLUMNS = ("单位编码", "项目名称", "项目性质", "项目类别") + BUDGET_AMOUNTS
+UNIT_CODE = ROSTER_REQUIRED[0]
 # Characters Windows refuses in a file name, plus control characters.
 _BAD_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-
-
-class InputError(ValueError):
-    """A roster or budget file cannot be used; .problems holds one message per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -157,56 +149,88 @@ def load_roster(path: str | Path) -> Roster:
     return Roster(units, source=path.name)
 
 
-def load_budget(path: str | Path, roster: Roster) -> dict[str, list[BudgetRow]]:
-    """Budget rows grouped by unit code; every problem is reported, not only the first."""
+def budget_columns(spec: FormSpec) -> tuple[str, ...]:
+    """The columns of a budget file for this form: 单位编码 and the labels of its prefillable fields."""
+    return (UNIT_CODE, *(f.label for f in spec.prefill_fields()))
+
+
+def load_budget(path: str | Path, roster: Roster, form: str | FormSpec = DEFAULT_FORM) -> dict[str, list[BudgetRow]]:
+    """Budget rows grouped by unit code, values keyed by field id; every problem is reported, not only
+    the first. The budget's columns are the form's prefillable fields, and the form's amount
+    identities must hold on every row that gives their amounts."""
     path = Path(path)
-    labels, rows = read_table(path, ("单位编码", "项目名称"))
+    spec = form if isinstance(form, FormSpec) else load_form(form)
+    fields = spec.prefill_fields()
+    if not any(f.id == "name" for f in fields):
+        raise InputError([f"{path.name}：表单“{spec.title}”没有可由预算预填的字段，不能使用预算文件"])
+    name_label = spec.projects.label("name")
+    labels, rows = read_table(path, (UNIT_CODE, name_label))
     problems: list[str] = []
     by_unit: dict[str, list[BudgetRow]] = {}
     seen: dict[tuple[str, str], int] = {}
     for number, record in rows:
         where = f"{path.name} 第 {number} 行"
-        code = _code_text(record.get("单位编码"))
-        name = clean_text(record.get("项目名称"))
+        code = _code_text(record.get(UNIT_CODE))
+        name = clean_text(record.get(normalize_label(name_label)))
         if not code or not name:
-            problems.append(f"{where}：单位编码和项目名称都必须填写")
+            problems.append(f"{where}：{UNIT_CODE}和{name_label}都必须填写")
             continue
         if roster.get(code) is None:
-            problems.append(f"{where}：单位编码 {code} 不在名单中")
+            problems.append(f"{where}：{UNIT_CODE} {code} 不在名单中")
             continue
         key = (code, normalize_label(name))
         if key in seen:
-            problems.append(f"{where}：项目“{name}”与第 {seen[key]} 行重复")
+            problems.append(f"{where}：{spec.record_noun}“{name}”与第 {seen[key]} 行重复")
             continue
         seen[key] = number
-        values: dict = {"项目名称": name}
-        for label in ("项目性质", "项目类别"):
-            text = clean_text(record.get(label))
-            if text:
-                values[label] = text
-        for label in BUDGET_AMOUNTS:
-            if label not in labels:
+        values: dict = {"name": name}
+        ok = True
+        for f in fields:
+            column = normalize_label(f.label)
+            if f.id == "name" or column not in labels:
                 continue
-            try:
-                amount, _ = to_decimal(record.get(label))
-            except ValueError:
-                problems.append(f"{where}：{label}“{record.get(label)}”不是有效金额")
-                continue
-            if amount is not None:
-                if amount < 0 or amount != amount.quantize(CENT):
-                    problems.append(f"{where}：{label} {amount} 必须不小于 0 且最多两位小数")
+            raw = record.get(column)
+            if f.type == "amount":
+                try:
+                    amount, _ = to_decimal(raw)
+                except ValueError:
+                    problems.append(f"{where}：{f.label}“{raw}”不是有效金额")
+                    ok = False
                     continue
-                values[label] = amount.quantize(CENT)
-        if "年度资金申请总额" in values:
-            parts = sum((values.get(p, Decimal(0)) for p in BUDGET_AMOUNTS[1:]), Decimal(0))
-            if any(p in values for p in BUDGET_AMOUNTS[1:]) and parts != values["年度资金申请总额"]:
-                problems.append(f"{where}：年度资金申请总额 {money_text(values['年度资金申请总额'])} ≠ "
-                                f"当年财政拨款＋上年结转资金＋年度其他资金 {money_text(parts)}")
-                continue
+                if amount is not None:
+                    if amount < 0 or amount != amount.quantize(CENT):
+                        problems.append(f"{where}：{f.label} {amount} 必须不小于 0 且最多两位小数")
+                        ok = False
+                        continue
+                    values[f.id] = amount.quantize(CENT)
+            else:
+                text = clean_text(raw)
+                if text:
+                    values[f.id] = text
+        if not ok:
+            continue
+        broken = _broken_identity(spec, values)
+        if broken:
+            problems.append(f"{where}：{broken}")
+            continue
         by_unit.setdefault(code, []).append(BudgetRow(code, values))
     if problems:
         raise InputError(problems)
     return by_unit
+
+
+def _broken_identity(spec: FormSpec, values: dict) -> str | None:
+    """The first of the form's identities that the budget row's amounts break, said in words."""
+    for ident in spec.identities:
+        total = values.get(ident.total)
+        if total is None or not any(p in values for p in ident.parts):
+            continue
+        parts = sum((values.get(p, Decimal(0)) for p in ident.parts), Decimal(0))
+        if parts != total:
+            label = spec.projects.label
+            return (f"{label(ident.total)} {money_text(total)} ≠ "
+                    f"{'＋'.join(label(p) for p in ident.parts)} {money_text(parts)}")
+    return None
 
 
 def _code_text(value) -> str | None:

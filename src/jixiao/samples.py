@@ -1,8 +1,10 @@
 """The sample units: real projects of the seed forms, and a filler that types them into a
 generated template the way a unit would (dropdown values, numbers as typed, dates as dates).
 
-Unit data, whatever the form, is {"projects": [{label: value, …, "indicators": [...],
-"tasks": [...]}]}: one record per project, or one for the department (整体支出).
+Unit data, whatever the form, is {"form": id, "projects": [{label: value, …, "indicators": [...],
+"<table key>": [...]}]}: one record per project, or one for the department (整体支出), keyed by the
+labels of that form. translate() turns it into records of any form, keyed by field id (the
+labels a field has in the source form lead to its id, and the id to the target form's field).
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ import tomllib
 from decimal import Decimal
 from pathlib import Path
 
-from .spec import FormSpec, normalize_label
-from .template import FIRST_DATA_ROW
+from .contract import FIRST_DATA_ROW
+from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 from .values import split_for_template
-
-INDICATOR_NOTES = ("绩效指标描述", "指标说明")
 
 
 def samples_dir() -> Path:
@@ -34,46 +34,32 @@ def load_units_plan() -> dict:
 
 def load_seed(relative: str) -> dict:
     """A seed transcription as unit data (see the module docstring)."""
-    data = json.loads((samples_dir() / relative).read_text(encoding="utf-8"))
-    if "projects" in data:
-        return data
-    # 整体支出 (seed 003): the department is the one record; its budget and tasks belong to it.
-    record = {k: v for k, v in data.items() if isinstance(v, (str, int)) and k not in
-              ("source", "form", "年度", "表名", "金额单位")}
-    record.update(data.get("预算", {}))
-    record["indicators"] = data.get("indicators", [])
-    record["tasks"] = data.get("年度重点任务", [])
-    return {**{k: data[k] for k in ("source", "form", "年度") if k in data}, "projects": [record]}
+    return json.loads((samples_dir() / relative).read_text(encoding="utf-8"))
 
 
-def apply_fixes(data: dict, code: str, fixes: list[dict]) -> dict:
-    """The corrections a unit makes after reading its findings (a deep copy, input untouched).
-
-    A fix names the unit, the project and either a project field, or an indicator (by its 三级)
-    and one of its fields; `drop_empty_level1` removes that 一级's rows left without 三级 or value.
-    """
-    data = copy.deepcopy(data)
+def apply_fixes(records: list[dict], code: str, fixes: list[dict]) -> list[dict]:
+    """The corrections a unit makes after reading its findings, on translated records (a deep copy,
+    input untouched). A fix names the unit, the record and either a record field, or an indicator
+    (by its 三级) and one of its fields, by field id; `drop_empty_level1` removes that 一级's rows
+    left without 三级 or value."""
+    records = copy.deepcopy(records)
     for fix in fixes:
         if fix["code"] != code:
             continue
-        for project in data["projects"]:
-            if normalize_label(_name_of(project)) != normalize_label(fix["project"]):
+        for record in records:
+            if normalize_label(record["values"].get("name")) != normalize_label(fix["project"]):
                 continue
             if "drop_empty_level1" in fix:
-                project["indicators"] = [i for i in project["indicators"]
-                                         if not (i["一级指标"] == fix["drop_empty_level1"]
-                                                 and (not i.get("指标值") or not i.get("三级指标")))]
+                record["indicators"] = [i for i in record["indicators"]
+                                        if not (i.get("level1") == fix["drop_empty_level1"]
+                                                and (not i.get("value") or not i.get("level3")))]
             elif "indicator" in fix:
-                for ind in project["indicators"]:
-                    if ind["三级指标"] == fix["indicator"]:
+                for ind in record["indicators"]:
+                    if ind.get("level3") == fix["indicator"]:
                         ind[fix["field"]] = fix["value"]
             else:
-                project[fix["field"]] = fix["value"]
-    return data
-
-
-def _name_of(project: dict) -> str:
-    return project.get("项目名称") or project.get("部门（单位）名称") or ""
+                record["values"][fix["field"]] = fix["value"]
+    return records
 
 
 def _label(text: str | None) -> str | None:
@@ -94,52 +80,76 @@ def cell_value(ftype: str, value):
     return value
 
 
-def fill_template(template: str | Path, data: dict, out: str | Path, spec: FormSpec) -> Path:
-    """Type a unit's projects and indicators into its template (openpyxl, like a careful user)."""
+def records_of(data, spec: FormSpec) -> list[dict]:
+    """Unit data as records of `spec`: translated when it is label-keyed data of a form."""
+    return translate(data, spec) if isinstance(data, dict) else data
+
+
+def translate(data: dict, spec: FormSpec) -> list[dict]:
+    """Unit data keyed by the labels of its own form (data["form"], or the Shanghai project form)
+    → records keyed by the field ids of `spec`: {"values", "indicators", "children"}. A label the
+    source form gives a field id is carried to the field with that id; 一级/二级 pairs are mapped
+    with the target form's level_maps."""
+    source = load_form(data.get("form") or DEFAULT_FORM)
+
+    def ids(table, row: dict) -> dict:
+        by_label = {normalize_label(f.label): f.id for f in table.fields}
+        return {by_label[normalize_label(k)]: v for k, v in row.items() if normalize_label(k) in by_label}
+
+    out = []
+    extra = {t.key: t for t in source.extra_tables}
+    for project in data["projects"]:
+        values = ids(source.projects, project)
+        indicators = []
+        for ind in project.get("indicators", []):
+            row = ids(source.indicators, ind)
+            l1, l2 = row.get("level1"), row.get("level2")
+            if l1 and l2 and source.id != spec.id:
+                l1, l2, _ = spec.map_levels(source.id, l1, l2)
+            row["level1"], row["level2"] = _label(l1), _label(l2)
+            indicators.append(row)
+        children = {key: [ids(table, r) for r in project.get(key, [])] for key, table in extra.items()}
+        out.append({"values": values, "indicators": indicators, "children": children})
+    return out
+
+
+def fill_template(template: str | Path, data, out: str | Path, spec: FormSpec) -> Path:
+    """Type a unit's records, indicators and other rows into its template (openpyxl, like a careful
+    user: dropdown values as listed, numbers as numbers, dates as dates, 指标值 split in three)."""
     import openpyxl
 
     wb = openpyxl.load_workbook(template)
-    projects = wb[spec.projects.name]
-    indicators = wb[spec.indicators.name]
-    tasks_spec = getattr(spec, "tasks", None)
-    name_label = spec.role("name")
-    link = name_label if name_label in spec.indicators.labels else None
-    i_cols = {label: i + 1 for i, label in enumerate(spec.indicators.labels)}
-    row_i = FIRST_DATA_ROW + 1
-    row_t = FIRST_DATA_ROW + 1
-    for n, project in enumerate(data["projects"]):
+    records = records_of(data, spec)
+    next_row = {t.key: FIRST_DATA_ROW + 1 for t in spec.data_sheets}
+    records_sheet = wb[spec.projects.name]
+    for n, record in enumerate(records):
         row_p = FIRST_DATA_ROW + 1 + n
         for col, f in enumerate(spec.projects.fields, start=1):
-            value = cell_value(f.type, project.get(f.name))
+            value = cell_value(f.type, record["values"].get(f.id))
             if value is None:
                 continue
-            cell = projects.cell(row=row_p, column=col)
+            cell = records_sheet.cell(row=row_p, column=col)
             if cell.protection.locked and cell.value is not None:
                 continue  # prefilled by the department: the unit cannot type here
             cell.value = value
-        for ind in project["indicators"]:
-            op, number, unit = split_for_template(ind.get("指标值"))
-            note = next((ind[k] for k in INDICATOR_NOTES if ind.get(k)), None)
-            values = {"一级指标": _label(ind["一级指标"]), "二级指标": _label(ind["二级指标"]),
-                      "三级指标": ind.get("三级指标"), "运算符": op,
-                      "指标值": str(number) if number is not None else None, "计量单位": unit}
-            if link:
-                values[link] = _name_of(project)
-            for label in INDICATOR_NOTES:
-                if label in i_cols:
-                    values[label] = note
-            for label, value in values.items():
-                if value is not None and label in i_cols:
-                    indicators.cell(row=row_i, column=i_cols[label]).value = value
-            row_i += 1
-        if tasks_spec is not None:
-            ws = wb[tasks_spec.name]
-            for task in project.get("tasks", []):
-                for col, f in enumerate(tasks_spec.fields, start=1):
-                    value = cell_value(f.type, task.get(f.name))
-                    if value is not None:
-                        ws.cell(row=row_t, column=col).value = value
-                row_t += 1
+        name = record["values"].get("name")
+        for ind in record["indicators"]:
+            op, number, unit = split_for_template(ind.get("value"))
+            values = {**ind, "operator": op, "value": str(number) if number is not None else None, "unit": unit,
+                      "project": name}
+            _put(wb[spec.indicators.name], spec.indicators, next_row, values)
+        for table in spec.extra_tables:
+            for child in record["children"].get(table.key, []):
+                _put(wb[table.name], table, next_row, {**child, "project": name})
     out = Path(out)
     wb.save(out)
     return out
+
+
+def _put(ws, table, next_row: dict, values: dict) -> None:
+    row = next_row[table.key]
+    for col, f in enumerate(table.fields, start=1):
+        value = cell_value(f.type, values.get(f.id))
+        if value is not None:
+            ws.cell(row=row, column=col).value = value
+    next_row[table.key] = row + 1

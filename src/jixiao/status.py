@@ -15,10 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import LedgerError
 from .fileio import atomic_path
-from .ledger import Entry, Ledger, LedgerError, ScanResult, scan_into
+from .ledger import Entry, Ledger, ScanResult, scan_into
 from .roster import Roster, Unit
-from .spec import DEFAULT_FORM
+from .spec import DEFAULT_FORM, FormSpec, load_form
+from .xlstyle import FONT, row_height
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
 STATUS_ORDER = {STATUS_MISSING: 0, STATUS_BAD: 1, STATUS_OK: 2}     # who owes a file first
@@ -98,6 +100,7 @@ class StatusReport:
     scan: ScanResult
     roster: Roster | None = None
     notes: list[str] = field(default_factory=list)
+    spec: FormSpec | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -113,7 +116,14 @@ class StatusReport:
     @property
     def title(self) -> str:
         prefix = f"{self.department or ''}{f'{self.year}年度' if self.year else ''}"
-        return f"{prefix}项目绩效目标报送情况"
+        subject = (self.spec.summary_title if self.spec else "项目绩效目标汇总表").removesuffix("汇总表")
+        return f"{prefix}{subject}报送情况"
+
+    @property
+    def nouns(self) -> tuple[str, str]:
+        """What the counts count: (records, indicators), as the form names them."""
+        spec = self.spec or load_form()
+        return spec.record_noun, spec.indicators.noun
 
     def summary_line(self) -> str:
         line = (f"应报 {len(self.rows)} 家：通过 {self.count(STATUS_OK)}，有错误 {self.count(STATUS_BAD)}，"
@@ -170,7 +180,7 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
     return StatusReport(Path(inbox), dt.datetime.now().astimezone().replace(microsecond=0),
                         department or _most_common(e.department for e in latest.values()),
                         year or _year(_most_common(e.year for e in latest.values())),
-                        rows, others, scan, roster, notes)
+                        rows, others, scan, roster, notes, load_form(form))
 
 
 def _reason(e: Entry) -> str:
@@ -207,10 +217,11 @@ def print_status(report: StatusReport, console) -> None:
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold", expand=True, title=report.title)
+    records, indicators = report.nouns
     for label, kw in (("序号", {"justify": "right"}), ("单位编码", {"no_wrap": True}), ("单位名称", {}),
                       ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {"no_wrap": True}),
                       ("错误", {"justify": "right"}), ("提示", {"justify": "right"}),
-                      ("项目", {"justify": "right"}), ("指标", {"justify": "right"})):
+                      (records, {"justify": "right"}), (indicators, {"justify": "right"})):
         table.add_column(label, **kw)
     for n, r in enumerate(report.rows, start=1):
         counts = [str(v) for v in (r.errors, r.warnings, r.projects, r.indicators)] if r.entry else [""] * 4
@@ -272,11 +283,13 @@ def status_json(report: StatusReport) -> str:
 
 # --- the 催报 workbook ------------------------------------------------------------------------------
 
-REMINDER_COLUMNS = (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 15),
-                    ("状态", 9), ("需要处理", 46), ("最新文件", 36), ("接收时间", 16), ("错误数", 7),
-                    ("提示数", 7), ("项目数", 7), ("指标数", 7))
+def reminder_columns(report: StatusReport) -> tuple[tuple[str, float], ...]:
+    records, indicators = report.nouns
+    return (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 15),
+            ("状态", 9), ("需要处理", 46), ("最新文件", 36), ("接收时间", 16), ("错误数", 7),
+            ("提示数", 7), (f"{records}数", 7), (f"{indicators}数", 7))
+
 OTHER_COLUMNS = (("序号", 6), ("文件", 44), ("接收时间", 16), ("模板单位", 28), ("结果", 10), ("原因", 60))
-FONT = "宋体"
 
 
 def write_status_xlsx(report: StatusReport, path: str | Path, roster: Roster | None = None) -> Path:
@@ -337,18 +350,9 @@ def _title(ws, title: str, subtitle: str, columns: int, st: dict) -> None:
     ws.merge_range(1, 0, 1, columns - 1, subtitle, st["subtitle"])
 
 
-def _lines(text: str, width: float) -> int:
-    """Lines a wrapped cell needs: CJK characters take two columns of width."""
-    import unicodedata
-
-    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text or "")
-    return max(1, -(-columns // max(1, int(width) - 1)))
-
-
 def _fit_row(ws, row: int, texts: dict[int, str], columns) -> None:
     """xlsxwriter does not autofit rows; give wrapped rows the height their text needs."""
-    lines = max(_lines(text, columns[col][1]) for col, text in texts.items())
-    ws.set_row(row, max(18, 13.5 * lines + 4))
+    ws.set_row(row, row_height([(text, columns[col][1]) for col, text in texts.items()]))
 
 
 def _naive(moment: dt.datetime | None) -> dt.datetime | None:
@@ -358,8 +362,9 @@ def _naive(moment: dt.datetime | None) -> dt.datetime | None:
 def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -> None:
     header_row = 2
     subtitle = f"统计时间：{_time(report.generated)}　　{report.summary_line()}"
-    _title(ws, report.title + "（催报）", subtitle, len(REMINDER_COLUMNS), st)
-    for col, (label, width) in enumerate(REMINDER_COLUMNS):
+    columns = reminder_columns(report)
+    _title(ws, report.title + "（催报）", subtitle, len(columns), st)
+    for col, (label, width) in enumerate(columns):
         ws.write_string(header_row, col, label, st["header"])
         ws.set_column(col, col, width)
     row = header_row
@@ -377,7 +382,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
             action = (action + "；" if action else "") + f"已用最新文件，另有 {len(r.superseded)} 份较早的文件"
         ws.write_string(row, 6, action, st["text"])
         ws.write_string(row, 7, r.file, st["text"])
-        _fit_row(ws, row, {2: unit.name, 6: action, 7: r.file}, REMINDER_COLUMNS)
+        _fit_row(ws, row, {2: unit.name, 6: action, 7: r.file}, columns)
         if r.received:
             ws.write_datetime(row, 8, _naive(r.received), st["time"])
         else:
@@ -388,7 +393,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
         else:
             for col in range(9, 13):
                 ws.write_blank(row, col, None, st["int"])
-    _print_setup(ws, len(REMINDER_COLUMNS), header_row, row)
+    _print_setup(ws, len(columns), header_row, row)
 
 
 def _write_others(ws, report: StatusReport, st: dict) -> None:

@@ -1,13 +1,12 @@
 """FormSpec + unit (+ budget rows) → one locked .xlsx template per unit (xlsxwriter).
 
-The contract a returned workbook is read against lives here: sheet names, header rows,
-the `_meta` keys and the fingerprint of the locked content.
+What a returned workbook is read against (sheet names, header rows, the `_meta` keys and the
+fingerprint of the locked content) is the contract, in contract.py; this module writes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -19,20 +18,21 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from . import __version__
-from .fileio import OutputError, atomic_folder
-from .roster import BudgetRow, InputError, Roster, Unit
-from .spec import FormSpec, SheetSpec, fingerprint, load_form, normalize_label, DEFAULT_FORM
+from .contract import (CODES_SHEET, FIRST_DATA_ROW, GROUP_ROW, HEADER_ROW, INSTRUCTIONS_SHEET, META_KEYS,
+                       META_SHEET, PREFILL_MAX_PARTS, meta_identity, prefill_json, prefill_parts, prefill_records,
+                       template_filename, template_fingerprint)
+from .errors import InputError, OutputError
+from .fileio import atomic_folder
+from .roster import BudgetRow, Roster, Unit
+from .spec import DEFAULT_FORM, FormSpec, SheetSpec, load_form, normalize_label
 from .values import TEMPLATE_OPERATORS
 
-INSTRUCTIONS_SHEET = "填报说明"
-CODES_SHEET = "代码表"
-META_SHEET = "_meta"
-GROUP_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2     # 0-based rows on the data sheets
-META_KEYS = ("form_id", "form_version", "年度", "主管部门", "单位编码", "单位名称",
-             "截止日期", "生成时间", "生成工具", "prefill", "fingerprint")
 FONT = "宋体"
-CELL_MAX_CHARS = 32767                # Excel's limit for one cell; _meta prefill must fit in it
 VALIDATION_TEXT_MAX = 255             # Excel's limit for a data validation prompt or error message
+# Re-exported for callers that knew them here.
+__all__ = ["CODES_SHEET", "FIRST_DATA_ROW", "HEADER_ROW", "INSTRUCTIONS_SHEET", "META_KEYS", "META_SHEET",
+           "TemplateContent", "TemplateRequest", "check_budget", "template_filename", "write_template",
+           "write_templates"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class TemplateRequest:
     department: str
     year: int
     deadline: dt.date | None = None
-    prefill: tuple[dict, ...] = ()        # prefill_records(): Excel row + frozen values as text
+    prefill: tuple[dict, ...] = ()        # contract.prefill_records(): Excel row + frozen values as text
 
 
 @dataclass
@@ -52,55 +52,6 @@ class TemplateContent:
     marks: dict[str, dict[tuple[int, int], tuple[str, str]]] = field(default_factory=dict)  # → (severity, note)
     front: Callable | None = None           # adds sheets before 填报说明 (e.g. 校验结果)
     meta: dict[str, str] = field(default_factory=dict)   # _meta values to keep as they were
-
-
-def template_filename(unit: Unit, year: int, spec: FormSpec | None = None) -> str:
-    title = spec.file_title if spec else "项目绩效目标申报表"
-    return f"{unit.code}_{unit.name}_{year}年度{title}.xlsx"
-
-
-def prefill_records(spec: FormSpec, budget) -> list[dict]:
-    """What the template freezes per budget row: Excel row number and the frozen values as text."""
-    frozen = {f.name for f in spec.projects.fields if f.prefill}
-    records = []
-    for i, row in enumerate(budget):
-        values = {k: (f"{v:.2f}" if isinstance(v, Decimal) else str(v))
-                  for k, v in row.values.items() if k in frozen}
-        records.append({"row": FIRST_DATA_ROW + i + 1, "values": values})
-    return records
-
-
-def prefill_json(prefill: list[dict]) -> str:
-    """The `_meta` prefill value: compact JSON, split over rows prefill, prefill.2, … (one cell
-    holds at most CELL_MAX_CHARS characters)."""
-    return json.dumps(list(prefill), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-PREFILL_MAX_PARTS = 50
-
-
-def prefill_parts(text: str) -> dict[str, str]:
-    chunks = [text[i:i + CELL_MAX_CHARS] for i in range(0, len(text), CELL_MAX_CHARS)] or [""]
-    return {("prefill" if i == 0 else f"prefill.{i + 1}"): chunk for i, chunk in enumerate(chunks)}
-
-
-def meta_prefill_text(meta: dict) -> str:
-    """The prefill JSON as written, joined back from its `_meta` rows."""
-    text, i = meta.get("prefill") or "", 2
-    while f"prefill.{i}" in meta:
-        text += meta[f"prefill.{i}"]
-        i += 1
-    return text
-
-
-def template_fingerprint(spec: FormSpec, identity: dict, prefill: list[dict]) -> str:
-    """Hash of everything a unit must not change: labels, code lists, identity, prefill."""
-    return fingerprint({"spec": spec.fingerprint_basis(), "identity": identity, "prefill": prefill})
-
-
-def meta_identity(spec: FormSpec, department: str, year: int, unit: Unit) -> dict:
-    return {"form_id": spec.id, "form_version": spec.version, "年度": str(year),
-            "主管部门": department, "单位编码": unit.code, "单位名称": unit.name}
 
 
 # --- the writer ---------------------------------------------------------------------------
@@ -160,28 +111,21 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
         content.front(wb)
 
     instructions = wb.add_worksheet(INSTRUCTIONS_SHEET)
-    projects = wb.add_worksheet(spec.projects.name)
-    indicators = wb.add_worksheet(spec.indicators.name)
-    tasks = wb.add_worksheet(spec.tasks.name) if spec.tasks else None
+    data_sheets = [(sheet, wb.add_worksheet(sheet.name)) for sheet in spec.data_sheets]
     codes = wb.add_worksheet(CODES_SHEET)
     meta = wb.add_worksheet(META_SHEET)
 
     names = _write_codes(wb, codes, spec, formats)
     _write_instructions(instructions, spec, request, formats)
-    _write_data_sheet(wb, projects, spec.projects, spec, formats, names)
-    _write_data_sheet(wb, indicators, spec.indicators, spec, formats, names)
-    if tasks is not None:
-        _write_data_sheet(wb, tasks, spec.tasks, spec, formats, names)
-    _write_prefill(projects, spec, prefill, formats)
-    data_sheets = [(spec.projects, projects), (spec.indicators, indicators)]
-    if tasks is not None:
-        data_sheets.append((spec.tasks, tasks))
+    for sheet, ws in data_sheets:
+        _write_data_sheet(wb, ws, sheet, spec, formats, names)
+    _write_prefill(data_sheets[0][1], spec, prefill, formats)
     if content:
         for sheet, ws in data_sheets:
             _write_content(wb, ws, sheet, content, formats)
 
     first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
-    letter = xl_col_to_name(spec.projects.column(spec.role("name")))
+    letter = xl_col_to_name(spec.projects.column("name"))
     wb.define_name("ProjectNames", f"='{spec.projects.name}'!${letter}${first}:${letter}${last}")
 
     meta_values = {**identity,
@@ -194,7 +138,7 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     if content:
         meta_values.update({k: v for k, v in content.meta.items() if k in ("截止日期", "生成时间", "生成工具")})
     if len(parts) >= PREFILL_MAX_PARTS:
-        raise InputError([f"单位 {request.unit.code} {request.unit.name} 的预算预填内容过多：请减少预填的项目"])
+        raise InputError([f"单位 {request.unit.code} {request.unit.name} 的预算预填内容过多：请减少预填的{spec.record_noun}"])
     for row, (key, value) in enumerate([*((k, meta_values[k]) for k in META_KEYS), *parts.items()]):
         meta.write_string(row, 0, key)
         meta.write_string(row, 1, value)
@@ -220,8 +164,10 @@ def _write_codes(wb, ws, spec: FormSpec, formats: _Formats) -> dict[str, str]:
     names: dict[str, str] = {}
     sheet = f"'{CODES_SHEET}'"
     columns: list[tuple[object, str, list[str]]] = [(k, k, list(v)) for k, v in spec.code_lists.items()]
-    columns.append((("operators",), "运算符", list(TEMPLATE_OPERATORS)))
-    columns.append((("level1",), "一级指标", list(spec.level1_names())))
+    ind = spec.indicators
+    columns.append((("operators",), ind.label("operator") if ind.has("operator") else "运算符号",
+                    list(TEMPLATE_OPERATORS)))
+    columns.append((("level1",), ind.label("level1"), list(spec.level1_names())))
     for i, l1 in enumerate(spec.hierarchy, start=1):
         columns.append((("level2", i), l1.name, [l2.name for l2 in l1.level2]))
     refs: dict[object, str] = {}
@@ -243,7 +189,6 @@ def _write_codes(wb, ws, spec: FormSpec, formats: _Formats) -> dict[str, str]:
 def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _Formats) -> None:
     d = request.deadline
     deadline = f"{d.year}年{d.month}月{d.day}日" if d else "（见通知）"
-    p, i = spec.projects.name, spec.indicators.name
     lines = [
         (f"{request.year}年度{spec.file_title} 填报说明", formats.title),
         (f"主管部门：{request.department}", formats.bold),
@@ -251,8 +196,7 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
         (f"报送截止：{deadline}", formats.bold),
         ("", None),
     ]
-    values = {"projects": p, "indicators": i, "money_unit": spec.money_unit,
-              "tasks": spec.tasks.name if spec.tasks else ""}
+    values = {"money_unit": spec.money_unit, **{sheet.key: sheet.name for sheet in spec.data_sheets}}
     lines += [(f"{n}. {line.format(**values)}", formats.text) for n, line in enumerate(spec.instructions, start=1)]
     ws.set_column(0, 0, 110)
     for row, (text, fmt) in enumerate(lines):
@@ -271,7 +215,7 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
     for col, f in enumerate(sheet.fields):
         ws.set_column(col, col, f.width, formats.input[f.type])
         header = formats.required_header if f.required else formats.header
-        ws.write_string(HEADER_ROW, col, f.name, header)
+        ws.write_string(HEADER_ROW, col, f.label, header)
         _validate(ws, sheet, spec, col, f, first, last, names)
     grouped: set[int] = set()
     for group in sheet.groups:
@@ -297,24 +241,24 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
 
 def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict) -> None:
     """One data validation per input column, with a Chinese prompt and a stop-style error."""
-    opts: dict = {"input_title": f.name[:32], "input_message": f.prompt[:VALIDATION_TEXT_MAX],
+    opts: dict = {"input_title": f.label[:32], "input_message": f.prompt[:VALIDATION_TEXT_MAX],
                   "error_title": "输入有误", "error_type": "stop", "ignore_blank": True}
     level1 = [i for i, other in enumerate(sheet.fields) if other.type == "level1"]
     level1_col = xl_col_to_name(level1[0]) if level1 else None
     row1 = first + 1
     if f.type in ("code", "unit") and f.code_list:
         opts.update(validate="list", source=names[f.code_list],
-                    error_message=f"请从下拉列表中选择{f.name}。")
+                    error_message=f"请从下拉列表中选择{f.label}。")
         if f.type == "unit":  # a suggestion list: other units are allowed after a notice
             opts.update(error_type="information", error_message="该计量单位不在常用列表中，确认无误可继续。")
     elif f.type == "project_ref":
         opts.update(validate="list", source="=ProjectNames",
-                    error_message="请选择“项目信息”表中已填写的项目名称。")
+                    error_message=f"请选择“{spec.projects.name}”表中已填写的{spec.projects.label('name')}。")
     elif f.type == "level1":
-        opts.update(validate="list", source="=Level1", error_message="请从下拉列表中选择一级指标。")
+        opts.update(validate="list", source="=Level1", error_message=f"请从下拉列表中选择{f.label}。")
     elif f.type == "level2":
         opts.update(validate="list", source=f'=INDIRECT("L2_"&MATCH(${level1_col}{row1},Level1,0))',
-                    error_message="请先选择一级指标，再从下拉列表中选择对应的二级指标。")
+                    error_message=f"请先选择{sheet.label('level1')}，再从下拉列表中选择对应的{f.label}。")
     elif f.type == "operator":
         opts.update(validate="list", source=list(TEMPLATE_OPERATORS),
                     error_message="请选择 ≥、≤、＝、>、< 之一；定性指标请留空。")
@@ -335,15 +279,17 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
     if "error_message" in opts:
         opts["error_message"] = opts["error_message"][:VALIDATION_TEXT_MAX]
     if ws.data_validation(first, col, last, col, opts) != 0:
-        raise RuntimeError(f"data validation rejected for {sheet.name}.{f.name}")
+        raise RuntimeError(f"data validation rejected for {sheet.name}.{f.id}")
 
 
 def _write_prefill(ws, spec: FormSpec, prefill: list[dict], formats: _Formats) -> None:
+    by_label = {f.label: f for f in spec.projects.fields}
     for record in prefill:
         r = record["row"] - 1
         for label, value in record["values"].items():
-            col = spec.projects.column(label)
-            if spec.projects.field(label).type == "amount":
+            f = by_label[label]
+            col = spec.projects.column(f.id)
+            if f.type == "amount":
                 ws.write_number(r, col, float(Decimal(value)), formats.prefill["amount"])
             else:
                 ws.write_string(r, col, value, formats.prefill["text"])
@@ -429,34 +375,34 @@ def check_budget(spec: FormSpec, roster: Roster, budget: dict[str, list[BudgetRo
     """
     problems: list[str] = []
     out: dict[str, list[BudgetRow]] = {}
-    fields = {f.name: f for f in spec.projects.fields if f.prefill}
+    fields = {f.id: f for f in spec.prefill_fields()}
     for code, rows in budget.items():
         unit = roster.get(code)
         who = f"单位 {code}" + (f" {unit.name}" if unit else "")
         if len(rows) > spec.projects.rows:
-            problems.append(f"{who} 的预算项目有 {len(rows)} 个，超过模板的 {spec.projects.rows} 行：请拆分或联系管理员")
+            problems.append(f"{who} 的预算{spec.record_noun}有 {len(rows)} 个，超过模板的 {spec.projects.rows} 行：请拆分或联系管理员")
             continue
         fixed = []
         for row in rows:
             values = dict(row.values)
-            name = values.get("项目名称", "")
-            for label, value in row.values.items():
-                f = fields.get(label)
+            name = values.get("name", "")
+            for field_id, value in row.values.items():
+                f = fields.get(field_id)
                 if f is None or f.type == "amount" or not isinstance(value, str):
                     continue
                 if f.type == "code" and f.code_list:
                     allowed = spec.code_lists[f.code_list]
                     match = {normalize_label(v): v for v in allowed}.get(normalize_label(value))
                     if match is None:
-                        problems.append(f"{who} 项目“{name}”：{label}“{value}”不在代码表中"
+                        problems.append(f"{who} {spec.record_noun}“{name}”：{f.label}“{value}”不在代码表中"
                                         f"（可选：{'、'.join(allowed)}）")
                         continue
-                    values[label] = match
+                    values[field_id] = match
                 if f.max_length and len(value) > f.max_length:
-                    problems.append(f"{who} 项目“{name}”：{label}超过 {f.max_length} 个字")
+                    problems.append(f"{who} {spec.record_noun}“{name}”：{f.label}超过 {f.max_length} 个字")
             fixed.append(BudgetRow(row.unit_code, values))
         if len(prefill_parts(prefill_json(prefill_records(spec, fixed)))) >= PREFILL_MAX_PARTS:
-            problems.append(f"{who} 的预算预填内容过多：请减少预填的项目")
+            problems.append(f"{who} 的预算预填内容过多：请减少预填的{spec.record_noun}")
         out[code] = fixed
     if problems:
         raise InputError(problems)

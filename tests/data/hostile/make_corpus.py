@@ -78,10 +78,13 @@ def write_template(out_dir: Path, *, code: str = UNIT_CODE, name: str = UNIT_NAM
                    year: int = YEAR, budget: list[dict] | None = None) -> Path:
     """One template made by jixiao itself for one unit (other units, years, departments)."""
     from jixiao.roster import BudgetRow, Roster, Unit
+    from jixiao.spec import load_form
     from jixiao.template import write_templates
 
     roster = Roster([Unit(code, name)])
-    prefill = {code: [BudgetRow(code, row) for row in budget]} if budget else None
+    records = load_form().projects          # budget rows are given by label, as a budget file has them
+    prefill = ({code: [BudgetRow(code, {records.by_label(k).id: v for k, v in row.items()}) for row in budget]}
+               if budget else None)
     (path,) = write_templates(roster, dept, year, out_dir, budget=prefill, deadline=dt.date(year, 3, 31))
     return path
 

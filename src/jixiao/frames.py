@@ -1,0 +1,121 @@
+"""Submissions → typed tables: one pandas DataFrame per table of the form, over all files at once.
+
+Columns are field ids, plus `_sub` (the submission's index) and `_row` (the 0-based sheet row).
+Every cell is typed by its field's type: text cleaned, dates and amounts parsed (amounts as
+Decimal), counts as int, and the indicator's three value columns parsed into one IndicatorValue
+(`_iv`). A cell that cannot be used (a formula, an Excel error, a date or amount that is none)
+becomes None here and a finding, and its position goes into `bad` so that later rules do not
+report it again as empty.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+
+from .cells import clean_text, is_excel_error, money_text, to_date, to_decimal
+from .findings import ERROR, RULES
+from .findings import Reporter, emits
+from .spec import FormSpec
+from .values import IndicatorValue, parse_split
+
+TEXT_TYPES = {"text", "longtext", "code", "project_ref", "level1", "level2", "unit"}
+_TRIM = " \t\r\n\u3000\u00a0\u200b\ufeff"
+
+
+@emits("P-08", "P-11", "P-04", "P-14", "F-01", "F-12")
+def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[str, pd.DataFrame]:
+    """Typed frames of every table over all files; unusable cells become findings and None."""
+    frames = {}
+    for sheet in spec.data_sheets:
+        records = []
+        ids = sheet.ids
+        for i, sub in enumerate(subs):
+            table = sub.tables.get(sheet.key)
+            if table is None:
+                continue
+            report = Reporter(spec, out[i], build_frames)
+            formulas = {cell: text for (name, cell), text in sub.formulas.items() if name == table.sheet}
+            for r, values in table.rows:
+                record = {"_sub": i, "_row": r}
+                for f, raw in zip(sheet.fields, values):
+                    if raw is not None and formulas and f.id in table.columns and table.cell(r, f.id) in formulas:
+                        report.at(sub, sheet.key, r, f.id, "P-08", formula=formulas[table.cell(r, f.id)][:60])
+                        bad.add((sub.file, table.sheet, table.cell(r, f.id)))
+                        raw = None
+                    elif isinstance(raw, str) and raw[:1] == "#" and is_excel_error(raw):
+                        report.at(sub, sheet.key, r, f.id, "P-11", value=raw.strip())
+                        bad.add((sub.file, table.sheet, table.cell(r, f.id)))
+                        raw = None
+                    record[f.id] = None if raw is None else _typed(f, raw, sub, sheet.key, r, report, bad, spec)
+                records.append(record)
+        columns = ["_sub", "_row", *ids]
+        df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+        # Object columns with None for "missing": pandas would otherwise infer str/float dtypes with NaN.
+        frames[sheet.key] = df.astype(object).where(df.notna(), None)
+    ind = frames["indicators"]
+    op = ind["operator"] if "operator" in ind else [None] * len(ind)
+    unit = ind["unit"] if "unit" in ind else [None] * len(ind)
+    if len(ind):
+        ind["_iv"] = [_parse_split_cached(o, v, u) for o, v, u in zip(op, ind["value"], unit)]
+    else:
+        ind["_iv"] = pd.Series(dtype=object)
+    return frames
+
+
+def frame_records(df: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values (faster than DataFrame.to_dict, which boxes each value)."""
+    columns = list(df.columns)
+    return [dict(zip(columns, row)) for row in zip(*(df[c].tolist() for c in columns))]
+
+
+@lru_cache(maxsize=65536)
+def _parse_split_key(key) -> IndicatorValue:
+    (_, op), (_, value), (_, unit) = key
+    return parse_split(op, value, unit)
+
+
+def _parse_split_cached(op, value, unit) -> IndicatorValue:
+    """Indicator values repeat across rows and units (≥90, %, 及时): parse each distinct one once.
+    IndicatorValue is frozen, so sharing it is safe. bool stays apart from 1/0 (True == 1)."""
+    key = tuple((type(x).__name__, x) for x in (op, value, unit))
+    try:
+        return _parse_split_key(key)
+    except TypeError:
+        return parse_split(op, value, unit)
+
+
+def _typed(f, raw, sub, table_key: str, row: int, report: Reporter, bad: set, spec: FormSpec):
+    if f.type in TEXT_TYPES and isinstance(raw, str):
+        # Fast path: most text needs no cleaning at all.
+        if raw and raw[0] not in _TRIM and raw[-1] not in _TRIM and "\u00a0" not in raw:
+            return raw
+        return clean_text(raw)
+    if f.type in ("operator", "value"):
+        return raw if not isinstance(raw, str) else clean_text(raw)
+    if f.type not in ("date", "amount", "count"):
+        return clean_text(raw)
+
+    def problem(rule: str, **values) -> None:
+        report.at(sub, table_key, row, f.id, rule, **values)
+        if RULES[rule].severity == ERROR:
+            table = sub.tables[table_key]
+            bad.add((sub.file, table.sheet, table.cell(row, f.id)))
+
+    try:
+        if f.type == "date":
+            return to_date(raw, sub.date1904)[0]
+        if f.type == "count":
+            number, _ = to_decimal(raw)
+            if number is None or number != number.to_integral_value() or number < 0:
+                raise ValueError(raw)
+            return int(number)
+        amount, was_text = to_decimal(raw)
+    except ValueError:
+        rule = {"date": "P-04", "count": "P-14", "amount": "F-01"}[f.type]
+        problem(rule, value=clean_text(raw), **({"unit": spec.money_unit} if rule == "F-01" else {}))
+        return None
+    if was_text:
+        problem("F-12", value=clean_text(raw), parsed=money_text(amount))
+    return amount
