@@ -16,11 +16,11 @@ from jixiao.publish import merge_files
 from jixiao.render import DETAIL_SHEET, STATUS_SHEET, SUMMARY_HEADER_ROW, SUMMARY_SHEET
 from jixiao.roster import load_roster
 from jixiao.samples import fill_template, load_seed, load_units_plan, samples_dir
-from jixiao.spec import load_form, templates_dir
+from jixiao.spec import available_forms, load_form, templates_dir
 from jixiao.template import write_templates
 
 ROUNDS = {r["form"]: r for r in load_units_plan()["round"]}
-FORMS = ["sh-project", "tj-project", "sh-overall"]
+FORMS = available_forms()
 
 
 def write_variant(form: str, folder: Path) -> tuple[Path, dict[str, str]]:
