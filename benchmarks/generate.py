@@ -53,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from jixiao.samples import cell_value  # noqa: E402
+from jixiao.samples import cell_value, translate  # noqa: E402
 from jixiao.roster import Roster, Unit  # noqa: E402
 from jixiao.spec import load_form, normalize_label  # noqa: E402
 from jixiao.template import (FIRST_DATA_ROW, TemplateContent, TemplateRequest,  # noqa: E402
@@ -378,22 +378,20 @@ def content_of(spec, data: dict) -> TemplateContent:
     """Unit data → the cells fill_template would type, for write_template(content=...)."""
     pcells: dict = {}
     icells: dict = {}
-    i_cols = {label: i for i, label in enumerate(spec.indicators.labels)}
+    i_cols = {f.id: i for i, f in enumerate(spec.indicators.fields)}
     row_i = FIRST_DATA_ROW
-    for n, project in enumerate(data["projects"]):
+    for n, record in enumerate(translate(data, spec)):
         for col, f in enumerate(spec.projects.fields):
-            value = _cell_value(f.type, project.get(f.name))
+            value = _cell_value(f.type, record["values"].get(f.id))
             if value is not None:
                 pcells[(FIRST_DATA_ROW + n, col)] = value
-        for ind in project["indicators"]:
-            op, number, unit = split_for_template(ind.get("指标值"))
-            values = {"项目名称": project["项目名称"], "一级指标": normalize_label(ind["一级指标"]),
-                      "二级指标": normalize_label(ind["二级指标"]), "三级指标": ind.get("三级指标"),
-                      "运算符": op, "指标值": str(number) if number is not None else None, "计量单位": unit,
-                      "指标说明": ind.get("指标说明")}
-            for label, value in values.items():
-                if value is not None and label in i_cols:
-                    icells[(row_i, i_cols[label])] = value
+        for ind in record["indicators"]:
+            op, number, unit = split_for_template(ind.get("value"))
+            values = {**ind, "project": record["values"].get("name"), "operator": op,
+                      "value": str(number) if number is not None else None, "unit": unit}
+            for field_id, value in values.items():
+                if value is not None and field_id in i_cols:
+                    icells[(row_i, i_cols[field_id])] = value
             row_i += 1
     return TemplateContent(cells={spec.projects.name: pcells, spec.indicators.name: icells})
 

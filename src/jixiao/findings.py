@@ -234,7 +234,7 @@ def rule_table() -> str:
     """The README's rule table, generated from the catalogue (a test keeps them equal)."""
     lines = ["| 规则 | 级别 | 名称 | 提示文字（模板） |", "|---|---|---|---|"]
     for r in sorted(RULES.values(), key=lambda r: ("SPFHVC".index(r.id[0]), r.id)):
-        level = "错误" if r.severity == ERROR else "提示"
+        level = ("错误" if r.severity == ERROR else "提示") + ("（可选）" if r.optional else "")
         lines.append(f"| {r.id} | {level} | {r.title} | {r.template.replace('|', '｜')} |")
     return "\n".join(lines)
 
