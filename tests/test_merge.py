@@ -67,12 +67,14 @@ def test_subtotals_and_total_are_formulas_with_values(merged):
     formulas = [list(r) for r in openpyxl.load_workbook(merged.path, data_only=False)[SUMMARY_SHEET].iter_rows(values_only=True)]
     header = rows[SUMMARY_HEADER_ROW]
     total_col = header.index("年度资金申请总额")
+    whole_col = header.index("项目资金总额")
     subtotal_rows = [i for i, r in enumerate(formulas) if isinstance(r[1], str) and r[1].endswith("小计")]
     assert len(subtotal_rows) == 2
     for i in subtotal_rows:
         assert str(formulas[i][total_col]).startswith("=SUM(")
+        assert formulas[i][whole_col] is None          # a multi-year total is not added across projects
     (grand,) = [i for i, r in enumerate(formulas) if r[0] == "合计"]
-    assert str(formulas[grand][total_col]).startswith("=")
+    assert str(formulas[grand][total_col]).startswith("=SUMIFS(")    # by row kind, not by any name
     # The cached values (what a reader without recalculation shows) are the exact totals.
     import python_calamine
     cached = python_calamine.CalamineWorkbook.from_path(str(merged.path)).get_sheet_by_name(SUMMARY_SHEET).to_python(
@@ -108,10 +110,16 @@ def test_detail_has_every_indicator_once_with_official_value(merged):
 
 def test_status_lists_every_roster_unit(merged):
     rows, _ = _rows(merged.path, STATUS_SHEET)
-    header = rows[0]
+    assert rows[0][0] == f"{DEPT}{YEAR}年度项目绩效目标报送情况"
+    header = rows[1]
     col = {h: i for i, h in enumerate(header)}
-    status = {r[col["单位编码"]]: r[col["状态"]] for r in rows[1:]}
-    assert status == {"310001": "通过", "310002": "通过", "310003": "未报送"}
+    units = {r[col["单位编码"]]: r for r in rows[2:] if isinstance(r[0], int)}
+    assert {code: r[col["状态"]] for code, r in units.items()} == {"310001": "通过", "310002": "通过", "310003": "未报送"}
+    # What was merged is counted; a unit that sent nothing has blanks, not zeros.
+    assert units["310001"][col["项目数"]] == 11 and units["310001"][col["指标数"]] == 107
+    assert units["310001"][col["年度资金申请总额（元）"]] == 5704700
+    missing = units["310003"]
+    assert [missing[col[k]] for k in ("项目数", "指标数", "错误数", "提示数", "年度资金申请总额（元）")] == [None] * 5
 
 
 def test_reconciliation_lines(merged):

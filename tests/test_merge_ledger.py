@@ -26,8 +26,8 @@ def test_folder_merge_uses_latest_file_per_unit(tmp_path, seed_returns, fixed_re
     assert status["310002"].received == "2023-03-02 15:00"
     ws = openpyxl.load_workbook(result.path)[STATUS_SHEET]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    col = {h: i for i, h in enumerate(rows[0])}
-    r = next(r for r in rows[1:] if r[col["单位编码"]] == "310002")
+    col = {h: i for i, h in enumerate(rows[1])}          # row 1 is the title
+    r = next(r for r in rows[2:] if r[col["单位编码"]] == "310002")
     assert r[col["文件"]] == new.name and r[col["接收时间"]] == "2023-03-02 15:00" and old.name in r[col["备注"]]
     put(seed_returns["310001"], inbox, "310001_再报.xlsx", hours=50)   # the newest file counts, even when broken
     with pytest.raises(MergeRefused, match="1 个文件有错误"):

@@ -98,6 +98,6 @@ def test_variant_merges_and_reconciles_with_its_own_headers(tmp_path, form):
         assert records.label(fid) in header
     detail = [c.value for c in wb[DETAIL_SHEET][1]]
     assert spec.indicators.label("level3") in detail and records.label("name") in detail
-    status = [c.value for c in wb[STATUS_SHEET][1]]
+    status = [c.value for c in wb[STATUS_SHEET][2]]
     assert f"{records.label('annual_total')}（{spec.money_unit}）" in status
     assert result.reconciliation[-1].endswith("与输入逐分一致 ✓")

@@ -1,34 +1,84 @@
 """Read the written 汇总表 back and prove it holds every record and every row of every table exactly
-once, with amounts equal to the inputs to the cent, per unit and in total."""
+once, with amounts equal to the inputs to the cent, per unit and in total — both the values the
+workbook carries and the values its formulas give when a client recalculates them."""
 
 from __future__ import annotations
 
+import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+from .blocks import anchor_text
 from .cells import CENT, clean_text, money_text, to_decimal
 from .errors import ReconciliationError
 from .merge import Consolidated
-from .render import FORM_SHEET_PREFIX, SUMMARY_HEADER_ROW, SUMMARY_SHEET, detail_sheet_name
-from .blocks import anchor_text
+from .render import (CODE_COLUMN, FORM_SHEET_PREFIX, KIND_COLUMN, ROW_RECORD, ROW_SUBTOTAL, ROW_TOTAL,
+                     SUMMARY_HEADER_ROW, SUMMARY_SHEET, detail_sheet_name)
 
 
-def _dec(value) -> Decimal:
+def _dec(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
     amount, _ = to_decimal(value)
-    return (amount or Decimal(0)).quantize(CENT)
+    return None if amount is None else amount.quantize(CENT)
 
 
-def _detail_counts(rows, name_label: str) -> dict[tuple[str, str], int]:
-    """Rows per (实施单位, record name) on a 明细 sheet, from its rows as they stream."""
+def _detail_counts(rows) -> dict[tuple[str, str], int]:
+    """Rows per (单位编码, record name) on a 明细 sheet, from its rows as they stream (the record's
+    name is the fourth column, whatever its label)."""
     rows = iter(rows)
     header = [clean_text(v) for v in next(rows, [])]
-    col = {label: header.index(label) for label in header if label}
+    code_col = header.index(CODE_COLUMN)
     counts: dict[tuple[str, str], int] = {}
     for row in rows:
-        if row and isinstance(row[col["序号"]], (int, float)):
-            key = (clean_text(row[col["实施单位"]]), clean_text(row[col[name_label]]))
+        if row and isinstance(row[0], (int, float)):
+            key = (clean_text(row[code_col]), clean_text(row[3]))
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+# --- the formulas, as a client recalculating them would compute them --------------------------------
+
+_CELL_F = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*><f>([^<]*)</f>')
+_SUM = re.compile(r"^SUM\(([A-Z]+)(\d+):([A-Z]+)(\d+)\)$")
+_SUMIFS = re.compile(r'^SUMIFS\(([A-Z]+)(\d+):([A-Z]+)(\d+),\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+),"([^"]*)"\)$')
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def summary_formulas(path: Path) -> dict[tuple[int, int], str]:
+    """(row, col) → formula text of every formula on the 汇总 sheet (the workbook's first sheet)."""
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    return {(int(m[2]) - 1, _col(m[1].decode())): m[3].decode().replace("&quot;", '"')
+            for m in _CELL_F.finditer(xml)}
+
+
+def recalculated(formula: str, grid: list[list]) -> Decimal | None:
+    """What SUM(range) or SUMIFS(range, kinds, "明细") gives over the sheet's values; None otherwise."""
+    def value(r: int, c: int):
+        row = grid[r] if r < len(grid) else ()
+        return row[c] if c < len(row) else None
+
+    def number(v) -> Decimal:
+        return Decimal(repr(float(v))) if isinstance(v, (int, float)) and not isinstance(v, bool) else Decimal(0)
+
+    m = _SUM.match(formula)
+    if m:
+        c = _col(m[1])
+        return sum((number(value(r, c)) for r in range(int(m[2]) - 1, int(m[4]))), Decimal(0))
+    m = _SUMIFS.match(formula)
+    if m:
+        c, k = _col(m[1]), _col(m[5])
+        return sum((number(value(r, c)) for r in range(int(m[2]) - 1, int(m[4]))
+                    if clean_text(value(r, k)) == m[9]), Decimal(0))
+    return None
 
 
 def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
@@ -42,7 +92,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
         summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
-        details = {t.key: _detail_counts(wb.get_sheet_by_name(detail_sheet_name(t)).iter_rows(), name_label)
+        details = {t.key: _detail_counts(wb.get_sheet_by_name(detail_sheet_name(t)).iter_rows())
                    for t in spec.tables[1:]}
         form_titles = 0
         for name in wb.sheet_names:
@@ -55,58 +105,77 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     problems: list[str] = []
     header = [clean_text(v) for v in summary[SUMMARY_HEADER_ROW]]
     col = {label: header.index(label) for label in header if label}
+    label = spec.projects.label
     amounts = consolidated.amount_fields()
-    amount_col = {fid: col[spec.projects.label(fid)] for fid in amounts}
+    totals = spec.total_ids()
+    amount_col = {fid: col[label(fid)] for fid in amounts}
+    kind_col, code_col, name_col = col[KIND_COLUMN], col[CODE_COLUMN], col[name_label]
     seen: dict[tuple[str, str], int] = {}
     per_unit: dict[str, dict[str, Decimal]] = {}
-    subtotal_rows: dict[str, list] = {}
+    subtotal_rows: dict[str, int] = {}
     grand = None
-    for row in summary[SUMMARY_HEADER_ROW + 1:]:
-        if not row or all(clean_text(v) is None for v in row):
-            continue
-        serial, unit_name, name = row[col["序号"]], clean_text(row[col["实施单位"]]), clean_text(row[col[name_label]])
-        if isinstance(serial, (int, float)) and name:
-            key = (unit_name, name)
+    for r in range(SUMMARY_HEADER_ROW + 1, len(summary)):
+        row = summary[r]
+        kind = clean_text(row[kind_col]) if kind_col < len(row) else None
+        code = clean_text(row[code_col]) if code_col < len(row) else None
+        if kind == ROW_RECORD:
+            key = (code, clean_text(row[name_col]))
             seen[key] = seen.get(key, 0) + 1
-            bucket = per_unit.setdefault(unit_name, {a: Decimal(0) for a in amounts})
+            bucket = per_unit.setdefault(code, {a: Decimal(0) for a in amounts})
             for a in amounts:
-                bucket[a] += _dec(row[amount_col[a]])
-        elif unit_name and unit_name.endswith("小计"):
-            subtotal_rows[unit_name[:-2]] = row
-        elif clean_text(serial) == "合计":
-            grand = row
-    label = spec.projects.label
-    expected_keys = {(p.unit.name, p.name) for p in consolidated.projects}
-    for key in expected_keys - set(seen):
-        problems.append(f"汇总表缺少{spec.record_noun} {key[0]} / {key[1]}")
+                bucket[a] += _dec(row[amount_col[a]]) or Decimal(0)
+        elif kind == ROW_SUBTOTAL:
+            subtotal_rows[code] = r
+        elif kind == ROW_TOTAL:
+            grand = r
+    expected_keys = {(p.unit.code, p.name) for p in consolidated.projects}
+    names = {p.unit.code: p.unit.name for p in consolidated.projects}
+    for key in sorted(expected_keys - set(seen)):
+        problems.append(f"汇总表缺少{spec.record_noun} {names.get(key[0], key[0])} / {key[1]}")
     for key, n in seen.items():
         if key not in expected_keys:
             problems.append(f"汇总表多出{spec.record_noun} {key[0]} / {key[1]}")
         elif n != 1:
-            problems.append(f"{spec.record_noun} {key[0]} / {key[1]} 在汇总表中出现 {n} 次")
-    units_with_projects = [u for u in consolidated.units if u.projects]
-    for status in units_with_projects:
-        want = consolidated.totals(status.unit.code)
-        got = per_unit.get(status.unit.name, {})
-        sub_row = subtotal_rows.get(status.unit.name)
+            problems.append(f"{spec.record_noun} {names[key[0]]} / {key[1]} 在汇总表中出现 {n} 次")
+    formulas = summary_formulas(path)
+
+    def check_total(r: int | None, where: str, code: str | None) -> None:
+        want = consolidated.totals(code)
+        for a in totals:
+            filled = consolidated.filled(a, code)
+            if r is None:
+                problems.append(f"{where}不见了")
+                return
+            cell = (r, amount_col[a])
+            cached = _dec(summary[r][amount_col[a]])
+            if not filled:
+                if cached is not None or cell in formulas:
+                    problems.append(f"{where}的 {label(a)} 应留空（没有{spec.record_noun}填写）")
+                continue
+            again = recalculated(formulas.get(cell, ""), summary)
+            if cached != want[a]:
+                problems.append(f"{where}的 {label(a)} 为 {money_text(cached)}，与输入 {money_text(want[a])} 不符")
+            if again is None or again.quantize(CENT) != want[a]:
+                problems.append(f"{where}的 {label(a)} 重新计算后为 {money_text(again)}，与输入 {money_text(want[a])} 不符")
+
+    for status in (u for u in consolidated.units if u.projects):
+        code = status.unit.code
+        want = consolidated.totals(code)
+        got = per_unit.get(code, {})
         for a in amounts:
             if got.get(a, Decimal(0)) != want[a]:
                 problems.append(f"{status.unit.name} 的 {label(a)} 合计 {money_text(got.get(a))} ≠ 输入 {money_text(want[a])}")
-            if sub_row is None or _dec(sub_row[amount_col[a]]) != want[a]:
-                problems.append(f"{status.unit.name} 小计行的 {label(a)} 与输入 {money_text(want[a])} 不符")
-    want_total = consolidated.totals()
-    for a in amounts:
-        if grand is None or _dec(grand[amount_col[a]]) != want_total[a]:
-            problems.append(f"合计行的 {label(a)} 与输入 {money_text(want_total[a])} 不符")
+        check_total(subtotal_rows.get(code), f"{status.unit.name} 小计行", code)
+    check_total(grand, "合计行", None)
     # Each 明细 sheet: one row per row of its table, counted per record.
     for table in spec.tables[1:]:
-        want_counts = {(p.unit.name, p.name): (len(p.indicators) if table.kind == "indicators"
+        want_counts = {(p.unit.code, p.name): (len(p.indicators) if table.kind == "indicators"
                                                else len(p.children.get(table.key, ()))) for p in consolidated.projects}
         got_counts = details[table.key]
         for key in set(want_counts) | set(got_counts):
             if want_counts.get(key, 0) != got_counts.get(key, 0):
-                problems.append(f"{detail_sheet_name(table)}中 {key[0]} / {key[1]} 有 {got_counts.get(key, 0)} "
-                                f"条{table.noun}，输入为 {want_counts.get(key, 0)} 条")
+                problems.append(f"{detail_sheet_name(table)}中 {names.get(key[0], key[0])} / {key[1]} 有 "
+                                f"{got_counts.get(key, 0)} 条{table.noun}，输入为 {want_counts.get(key, 0)} 条")
     if form_titles != len(consolidated.projects):
         problems.append(f"申报表有 {form_titles} 个{spec.record_noun}表，应为 {len(consolidated.projects)} 个")
     if problems:

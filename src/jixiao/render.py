@@ -10,6 +10,7 @@ is always written with write_string, so "=HYPERLINK(…)" typed by a unit stays 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import blocks
 from .merge import Consolidated, Project
 from .spec import SheetSpec
-from .xlstyle import FONT, row_height
+from .xlstyle import FONT, print_wide, row_height
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -47,6 +48,8 @@ class _Styles:
         self.center = f(border=1, align="center", text_wrap=True)
         self.date = f(border=1, align="center", num_format="yyyy-mm-dd")
         self.money = f(border=1, num_format="#,##0.00")
+        self.note_left = f(align="left", text_wrap=True, valign="top")
+        self.helper = f(font_color="#808080")
         self.int = f(border=1, align="center", num_format="0")
         self.link = f(border=1, align="center", font_color="blue", underline=1)
         self.sub_text = f(border=1, bold=True, bg_color="#F2F2F2")
@@ -105,6 +108,12 @@ def _streamed_sheet(wb, name: str):
 
 
 # --- 汇总 ---------------------------------------------------------------------------------------
+# Helper columns beyond the print area: the link to each record's block (for the screen), and the row
+# kind and unit code that the totals' SUMIFS and the reconciliation read (jixiao writes them, never a
+# unit, so no name a unit types can change a total).
+KIND_COLUMN, CODE_COLUMN, LINK_COLUMN = "行类型", "单位编码", FORM_SHEET_PREFIX
+ROW_RECORD, ROW_SUBTOTAL, ROW_TOTAL = "明细", "小计", "合计"
+
 
 def info_fields(c: Consolidated):
     """The short fields of a record shown on 汇总 between its name and its amounts."""
@@ -114,119 +123,160 @@ def info_fields(c: Consolidated):
     return [f for f in records.fields if f.id != "name" and f.type in ("code", "date", "count", "text")]
 
 
-def summary_columns(c: Consolidated) -> list[tuple[str, float]]:
+@dataclass
+class SummaryColumn:
+    label: str
+    width: float
+    kind: str                # serial unit name info amount count count_total | link row_kind code
+    field: object = None     # the record Field (info, amount) or the Level1 (count)
+
+
+def summary_columns(c: Consolidated) -> list[SummaryColumn]:
+    """Printed columns first (serial, unit, name, the record's short fields, amounts, counts per 一级),
+    then the screen-only helper columns."""
     records = c.spec.projects
-    cols = [("序号", 5), ("实施单位", 18), (records.label("name"), 26)]
-    cols += [(f.label, 11 if f.type == "date" else 10 if f.type == "count" else 12) for f in info_fields(c)]
-    cols += [(records.label(fid), 14) for fid in c.amount_fields()]
-    cols += [(f"{l1.name}数", 7) for l1 in c.spec.hierarchy] + [("指标合计", 7)]
-    return cols + [(FORM_SHEET_PREFIX, 9)]
+    cols = [SummaryColumn("序号", 5, "serial"), SummaryColumn("实施单位", 14, "unit"),
+            SummaryColumn(records.label("name"), 22, "name")]
+    cols += [SummaryColumn(f.label, 11 if f.type == "date" else 7 if f.type == "count" else 10, "info", f)
+             for f in info_fields(c)]
+    cols += [SummaryColumn(records.label(fid), 13, "amount", records.field(fid)) for fid in c.amount_fields()]
+    cols += [SummaryColumn(f"{l1.name}数", 6, "count", l1) for l1 in c.spec.hierarchy]
+    cols += [SummaryColumn("指标合计", 6, "count_total")]
+    return cols + [SummaryColumn(LINK_COLUMN, 8, "link"), SummaryColumn(KIND_COLUMN, 6, "row_kind"),
+                   SummaryColumn(CODE_COLUMN, 10, "code")]
 
 
 def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tuple[str, int]]) -> None:
     cols = summary_columns(c)
-    labels = [name for name, _ in cols]
-    records = c.spec.projects
-    amount_cols = [labels.index(records.label(fid)) for fid in c.amount_fields()]
-    link_col = len(labels) - 1
-    count_cols = list(range(link_col - len(c.spec.hierarchy) - 1, link_col))
-    last_col = len(labels) - 1
+    printed = [col for col in cols if col.kind not in ("link", "row_kind", "code")]
+    kind_col = next(i for i, col in enumerate(cols) if col.kind == "row_kind")
+    totals = set(c.spec.total_ids())
     noun = c.spec.record_noun
-    ws.merge_range(0, 0, 0, last_col, f"{c.department}{c.year}年度{c.spec.summary_title}", st.title)
-    first_amount = amount_cols[0] if amount_cols else 3
-    ws.merge_range(1, 0, 1, last_col, f"金额单位：{c.spec.money_unit}    {noun} {len(c.projects)} 个    "
-                                      f"报送单位 {sum(1 for u in c.units if u.projects)} 个", st.note)
-    for col, (label, width) in enumerate(cols):
-        ws.write_string(SUMMARY_HEADER_ROW, col, label, st.header)
-        ws.set_column(col, col, width)
+    last_print = len(printed) - 1
+    title = f"{c.department}{c.year}年度{c.spec.summary_title}"
+    ws.merge_range(0, 0, 0, last_print, title, st.title)
+    reported = sum(1 for u in c.units if u.projects)
+    ws.merge_range(1, 0, 1, last_print, f"金额单位：{c.spec.money_unit}　　{noun} {len(c.projects)} 个　　"
+                                        f"报送单位 {reported} 个", st.note)
+    for i, col in enumerate(cols):
+        ws.write_string(SUMMARY_HEADER_ROW, i, col.label, st.header)
+        ws.set_column(i, i, col.width)
     ws.set_row(0, 30)
-    ws.set_row(SUMMARY_HEADER_ROW, 36)
-    row = SUMMARY_HEADER_ROW + 1
+    ws.set_row(SUMMARY_HEADER_ROW, row_height([(col.label, col.width) for col in cols], font_points=10))
+    first_data = row = SUMMARY_HEADER_ROW + 1
     serial = 0
-    subtotal_cells: dict[int, list[str]] = {col: [] for col in amount_cols + count_cols}
     for status in [u for u in c.units if u.projects]:
         first = row
         for p in c.projects_of(status.unit.code):
             serial += 1
-            ws.write_number(row, 0, serial, st.int)
-            ws.write_string(row, 1, status.unit.name, st.text)
-            ws.write_string(row, 2, p.name, st.text)
-            for col, f in enumerate(info_fields(c), start=3):
-                value = p.values.get(f.id)
-                if isinstance(value, dt.date):
-                    ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), st.date)
-                elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-                    ws.write_number(row, col, float(value), st.int)
-                elif value is None:
-                    ws.write_blank(row, col, None, st.center)
-                else:
-                    ws.write_string(row, col, str(value), st.center)
-            for col, fid in zip(amount_cols, c.amount_fields()):
-                value = p.values.get(fid)
-                if value is None:
-                    ws.write_blank(row, col, None, st.money)
-                else:
-                    ws.write_number(row, col, float(value), st.money)
-            counts = [sum(1 for i in p.indicators if i.level1 == l1.name) for l1 in c.spec.hierarchy]
-            for col, n in zip(count_cols, counts + [len(p.indicators)]):
-                ws.write_number(row, col, n, st.int)
-            sheet, first_row = places[id(p)]
-            ws.write_url(row, link_col, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
+            texts = []
+            for i, col in enumerate(cols):
+                texts += _summary_cell(ws, row, i, col, serial, status, p, places, st)
+            ws.set_row(row, row_height(texts))
             row += 1
-        # Subtotal: SUM over the unit's rows, written with its value for readers that don't recalculate.
-        ws.write_string(row, 0, "", st.sub_text)
-        ws.write_string(row, 1, f"{status.unit.name}小计", st.sub_text)
-        _label_span(ws, row, 2, first_amount - 1, f"{status.projects} 个{noun}", st.sub_text)
-        totals = c.totals(status.unit.code)
-        for col, fid in zip(amount_cols, c.amount_fields()):
-            rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
-            ws.write_formula(row, col, f"=SUM({rng})", st.sub_money, float(totals[fid]))
-            subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
-        unit_projects = c.projects_of(status.unit.code)
-        count_values = [sum(1 for p in unit_projects for i in p.indicators if i.level1 == l1.name)
-                        for l1 in c.spec.hierarchy] + [status.indicators]
-        for col, n in zip(count_cols, count_values):
-            rng = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)}"
-            ws.write_formula(row, col, f"=SUM({rng})", st.sub_int, n)
-            subtotal_cells[col].append(xl_rowcol_to_cell(row, col))
-        ws.write_blank(row, link_col, None, st.sub_text)
+        _summary_total_row(ws, row, cols, kind_col, first, row - 1, c, st, status, totals)
         row += 1
-    ws.write_string(row, 0, "合计", st.total_text)
-    _label_span(ws, row, 1, first_amount - 1, f"{len(c.projects)} 个{noun}", st.total_text)
-    ws.write_blank(row, link_col, None, st.total_text)
-
-    def grand_total(col: int) -> str:
-        # The sum of the 小计 rows, by their label: one short formula however many units there are
-        # (a "+" of every subtotal would pass Excel's 8,192-character limit), and unlike SUBTOTAL
-        # it does not shrink when a filter hides rows.
-        first_row, last_row = SUMMARY_HEADER_ROW + 1, row - 1
-        labels = f"$B${first_row + 1}:$B${last_row + 1}"
-        values = f"{xl_rowcol_to_cell(first_row, col)}:{xl_rowcol_to_cell(last_row, col)}"
-        return f'=SUMIF({labels},"*小计",{values})' if subtotal_cells[col] else "=0"
-
-    grand = c.totals()
-    for col, fid in zip(amount_cols, c.amount_fields()):
-        ws.write_formula(row, col, grand_total(col), st.total_money, float(grand[fid]))
-    totals_counts = [sum(1 for p in c.projects for i in p.indicators if i.level1 == l1.name)
-                     for l1 in c.spec.hierarchy] + [sum(len(p.indicators) for p in c.projects)]
-    for col, n in zip(count_cols, totals_counts):
-        ws.write_formula(row, col, grand_total(col), st.total_int, n)
+    _summary_total_row(ws, row, cols, kind_col, first_data, row - 1, c, st, None, totals)
+    notes = (f"说明：{'、'.join(c.spec.projects.label(f) for f in c.amount_fields() if f not in totals)}"
+             f"是跨年度{noun}的全周期金额，只在{noun}行列示，不作小计和合计；" if totals != set(c.amount_fields()) else "说明：")
+    notes += "金额未填写的留空，填写 0 的显示 0.00；小计和合计是公式，随表格重新计算。"
+    ws.merge_range(row + 1, 0, row + 1, last_print, notes, st.note_left)
+    ws.set_row(row + 1, row_height([(notes, sum(col.width for col in printed))]))
     ws.freeze_panes(SUMMARY_HEADER_ROW + 1, 3)
-    ws.autofilter(SUMMARY_HEADER_ROW, 0, row - 1, last_col)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(SUMMARY_HEADER_ROW)
-    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.autofilter(SUMMARY_HEADER_ROW, 0, row - 1, len(cols) - 1)
+    print_wide(ws, [col.width for col in printed], repeat_columns=3,
+               header_rows=(SUMMARY_HEADER_ROW, SUMMARY_HEADER_ROW), last_row=row + 1, title=title,
+               footer_note=c.department)
     ws.activate()
 
 
-def _label_span(ws, row: int, first: int, last: int, text: str, fmt) -> None:
-    if last > first:
-        ws.merge_range(row, first, row, last, text, fmt)
+def _summary_cell(ws, row, i, col, serial, status, p, places, st) -> list:
+    """One cell of a record's row; returns the (text, width) pairs that decide the row height."""
+    if col.kind == "serial":
+        ws.write_number(row, i, serial, st.int)
+    elif col.kind == "unit":
+        ws.write_string(row, i, status.unit.name, st.text)
+        return [(status.unit.name, col.width)]
+    elif col.kind == "name":
+        ws.write_string(row, i, p.name, st.text)
+        return [(p.name, col.width)]
+    elif col.kind == "info":
+        value = p.values.get(col.field.id)
+        if isinstance(value, dt.date):
+            ws.write_datetime(row, i, dt.datetime.combine(value, dt.time()), st.date)
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            ws.write_number(row, i, float(value), st.int)
+        elif value is None:
+            ws.write_blank(row, i, None, st.center)
+        else:
+            ws.write_string(row, i, str(value), st.center)
+            return [(str(value), col.width)]
+    elif col.kind == "amount":
+        value = p.values.get(col.field.id)
+        if value is None:
+            ws.write_blank(row, i, None, st.money)
+        else:
+            ws.write_number(row, i, float(value), st.money)
+    elif col.kind == "count":
+        ws.write_number(row, i, sum(1 for ind in p.indicators if ind.level1 == col.field.name), st.int)
+    elif col.kind == "count_total":
+        ws.write_number(row, i, len(p.indicators), st.int)
+    elif col.kind == "link":
+        sheet, first_row = places[id(p)]
+        ws.write_url(row, i, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
+    elif col.kind == "row_kind":
+        ws.write_string(row, i, ROW_RECORD, st.helper)
+    elif col.kind == "code":
+        ws.write_string(row, i, status.unit.code, st.helper)
+    return []
+
+
+def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st, status, totals) -> None:
+    """A unit's subtotal (status given) or the grand total: SUM over the unit's rows, SUMIFS over the
+    record rows for the total, each formula written with its value for readers that don't recalculate.
+    An amount no record gives stays blank; an amount that does not add up across records is blank."""
+    sub = status is not None
+    text, money, integer = (st.sub_text, st.sub_money, st.sub_int) if sub else (st.total_text, st.total_money,
+                                                                                  st.total_int)
+    code = status.unit.code if sub else None
+    projects = c.projects_of(code) if sub else c.projects
+    kinds = f"{xl_rowcol_to_cell(first, kind_col, True, True)}:{xl_rowcol_to_cell(last, kind_col, True, True)}"
+
+    def formula(i: int) -> str:
+        values = f"{xl_rowcol_to_cell(first, i)}:{xl_rowcol_to_cell(last, i)}"
+        return f"=SUM({values})" if sub else f'=SUMIFS({values},{kinds},"{ROW_RECORD}")'
+
+    count_text = f"{len(projects)} 个{c.spec.record_noun}"
+    first_amount = next(i for i, col in enumerate(cols) if col.kind in ("amount", "count"))
+    span_first = 2 if sub else 1           # the count spans the name (and the short fields)
+    if first_amount - 1 > span_first:
+        ws.merge_range(row, span_first, row, first_amount - 1, count_text, text)
     else:
-        ws.write_string(row, first, text, fmt)
+        ws.write_string(row, span_first, count_text, text)
+    for i, col in enumerate(cols):
+        if span_first <= i < first_amount:
+            continue
+        if col.kind == "serial":
+            ws.write_string(row, i, "" if sub else ROW_TOTAL, text)
+        elif col.kind == "unit":
+            ws.write_string(row, i, f"{status.unit.name}{ROW_SUBTOTAL}", text)
+        elif col.kind == "amount":
+            fid = col.field.id
+            if fid in totals and c.filled(fid, code):
+                ws.write_formula(row, i, formula(i), money, float(c.totals(code)[fid]))
+            else:
+                ws.write_blank(row, i, None, money)
+        elif col.kind == "count":
+            ws.write_formula(row, i, formula(i), integer,
+                             sum(1 for p in projects for ind in p.indicators if ind.level1 == col.field.name))
+        elif col.kind == "count_total":
+            ws.write_formula(row, i, formula(i), integer, sum(len(p.indicators) for p in projects))
+        elif col.kind == "row_kind":
+            ws.write_string(row, i, ROW_SUBTOTAL if sub else ROW_TOTAL, st.helper)
+        elif col.kind == "code":
+            ws.write_string(row, i, code or "", st.helper)
+        else:
+            ws.write_blank(row, i, None, text)
 
 
 # --- 申报表 -------------------------------------------------------------------------------------
@@ -370,44 +420,57 @@ def _detail_value(kind, fid, row, p: Project, item, table: SheetSpec, indicators
 
 def status_columns(c: Consolidated) -> list[tuple[str, float]]:
     spec = c.spec
-    counts = [(f"{t.noun}数", 8) for t in spec.tables]
-    annual = [(f"{spec.projects.label('annual_total')}（{spec.money_unit}）", 16)] if spec.projects.has("annual_total") \
+    counts = [(f"{t.noun}数", 6) for t in spec.tables]
+    annual = [(f"{spec.projects.label('annual_total')}（{spec.money_unit}）", 14)] if spec.projects.has("annual_total") \
         else []
-    return [("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 14), ("文件", 40),
-            ("状态", 12), *counts, ("错误数", 8), ("提示数", 8), *annual, ("接收时间", 16), ("备注", 40)]
+    return [("序号", 5), ("单位编码", 9), ("单位名称", 18), ("联系人", 8), ("联系电话", 12), ("文件", 30),
+            ("状态", 10), *counts, ("错误数", 6), ("提示数", 6), *annual, ("接收时间", 15), ("备注", 30)]
 
 
 def _write_status(ws, c: Consolidated, st: _Styles) -> None:
+    """Every roster unit. Counts and the amount are of what was merged: a unit whose file was not
+    merged (未报送, 有错误未汇总, 无法读取) has them blank, not 0; errors and warnings are blank
+    only when there is no file."""
     columns = status_columns(c)
+    title = f"{c.department}{c.year}年度{c.spec.summary_title.removesuffix('汇总表')}报送情况"
+    ws.merge_range(0, 0, 0, len(columns) - 1, title, st.title)
+    ws.set_row(0, 30)
+    header_row = 1
     for col, (label, width) in enumerate(columns):
-        ws.write_string(0, col, label, st.header)
+        ws.write_string(header_row, col, label, st.header)
         ws.set_column(col, col, width)
+    ws.set_row(header_row, row_height([(label, width) for label, width in columns]))
     keys = [t.key for t in c.spec.tables]
     has_annual = c.spec.projects.has("annual_total")
+    row = header_row
     for i, u in enumerate(c.units, start=1):
+        row += 1
+        merged = u.status == "通过"
         values = [i, u.unit.code, u.unit.name, u.unit.contact, u.unit.phone, u.file, u.status,
-                  *(u.rows.get(k, 0) for k in keys), u.errors, u.warnings]
+                  *((u.rows.get(k, 0) if merged else None) for k in keys),
+                  *((u.errors, u.warnings) if u.file else (None, None))]
         if has_annual:
-            values.append(u.amount)
+            values.append(u.amount if merged else None)
         note = f"已采用最新报送的文件；较早的 {len(u.superseded)} 份未汇总：{'、'.join(u.superseded)}" if u.superseded else ""
         values += [u.received, note]
         texts = []
         for col, value in enumerate(values):
             label = columns[col][0]
             if label == "状态":
-                ws.write_string(i, col, value, st.status.get(value, st.center))
+                ws.write_string(row, col, value, st.status.get(value, st.center))
             elif isinstance(value, Decimal):
-                ws.write_number(i, col, float(value), st.money)
+                ws.write_number(row, col, float(value), st.money)
             elif value is None:
-                ws.write_blank(i, col, None, st.money)
+                ws.write_blank(row, col, None, st.money if has_annual and col == len(values) - 3 else st.int)
             elif isinstance(value, int):
-                ws.write_number(i, col, value, st.int)
+                ws.write_number(row, col, value, st.int)
             else:
-                ws.write_string(i, col, value, st.text)
+                ws.write_string(row, col, value, st.text)
                 texts.append((value, columns[col][1]))
-        ws.set_row(i, row_height(texts))
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(1, len(c.units)), len(columns) - 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+        ws.set_row(row, row_height(texts))
+    note = "说明：数量和金额是已汇总文件中的数；未报送、有错误未汇总或无法读取的单位留空。"
+    ws.merge_range(row + 2, 0, row + 2, len(columns) - 1, note, st.note_left)
+    ws.freeze_panes(header_row + 1, 0)
+    ws.autofilter(header_row, 0, max(header_row + 1, row), len(columns) - 1)
+    print_wide(ws, [w for _, w in columns], repeat_columns=3, header_rows=(header_row, header_row),
+               last_row=row + 2, title=title, footer_note=c.department)

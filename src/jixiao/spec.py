@@ -195,6 +195,7 @@ class FormSpec:
     instruction_markers: tuple[str, ...] = ()
     allow_legacy: bool = True
     summary_columns: tuple[str, ...] = ()    # record field ids shown on 汇总 besides name and amounts
+    summary_totals: tuple[str, ...] | None = None   # amounts 汇总 subtotals; None: every amount
     level_maps: tuple[LevelMap, ...] = ()
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -228,6 +229,10 @@ class FormSpec:
 
     def amount_ids(self) -> tuple[str, ...]:
         return tuple(f.id for f in self.projects.fields if f.type == "amount")
+
+    def total_ids(self) -> tuple[str, ...]:
+        """The amounts that add up across records (subtotals, totals); the others are shown per record."""
+        return self.summary_totals if self.summary_totals is not None else self.amount_ids()
 
     def prefill_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.projects.fields if f.prefill)
@@ -419,10 +424,18 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
     summary = data.get("summary", {})
     if not isinstance(summary, dict):
         raise SpecError(f"{where}: summary 必须是表")
+    if set(summary) - {"columns", "totals"}:
+        raise SpecError(f"{where}: summary 只能有 columns 和 totals 两个键")
     summary_columns = tuple(_texts(summary.get("columns", []), where, "summary.columns"))
     for fid in summary_columns:
         if not records.has(fid):
             raise SpecError(f"{where}: summary.columns 引用了“{records.name}”中不存在的字段 “{fid}”")
+    summary_totals = summary.get("totals")
+    if summary_totals is not None:
+        summary_totals = tuple(_texts(summary_totals, where, "summary.totals"))
+        for fid in summary_totals:
+            if not records.has(fid) or records.field(fid).type != "amount":
+                raise SpecError(f"{where}: summary.totals 只能列“{records.name}”中的金额字段，“{fid}”不是")
     spec = FormSpec(
         id=_nonempty(need(form, "id", "form"), where, "form.id"),
         version=str(need(form, "version", "form")),
@@ -449,6 +462,7 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
         instruction_markers=tuple(_texts(form.get("instruction_markers", []), where, "form.instruction_markers")),
         allow_legacy=bool(form.get("allow_legacy", True)),
         summary_columns=summary_columns,
+        summary_totals=summary_totals,
         level_maps=tuple(level_maps),
     )
     _build_lookup(spec)

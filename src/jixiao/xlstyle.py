@@ -49,3 +49,56 @@ def chunks(text: str, width_chars: float, font_points: float = 10, max_points: f
             current = ""
         current += ch
     return pieces + ([current] if current else [])
+
+
+# --- printing wide sheets ----------------------------------------------------------------------
+# A4 landscape is 297 mm wide; with 0.3" margins 799 pt remain. A column of width w (in units of the
+# default font's digit, Calibri/Carlito 11) is (7w + 5) px at 96 dpi, i.e. 0.75 * (7w + 5) pt. Body text
+# set in 10 pt stays at 10 pt when the sheet prints at 100%: columns are split over pages instead of
+# shrinking a wide table to one page width (19 columns on one A4 width print at 6 pt).
+A4_LANDSCAPE_POINTS = 799.0
+A4_PORTRAIT_POINTS = 540.0
+
+
+def column_points(width: float) -> float:
+    return 0.75 * (7 * width + 5)
+
+
+def page_starts(widths: list[float], repeat: int, page_points: float = A4_LANDSCAPE_POINTS) -> list[int]:
+    """The columns where a new page starts when `widths` are printed at 100% with the first `repeat`
+    columns repeated on every page: as many whole columns on a page as fit."""
+    fixed = sum(column_points(w) for w in widths[:repeat])
+    starts, used = [], fixed
+    for col in range(repeat, len(widths)):
+        need = column_points(widths[col])
+        if used + need > page_points and used > fixed:
+            starts.append(col)
+            used = fixed
+        used += need
+    return starts
+
+
+def print_wide(ws, widths: list[float], *, repeat_columns: int, header_rows: tuple[int, int], last_row: int,
+               title: str = "", footer_note: str = "") -> None:
+    """A4 landscape at 100%: columns split over pages with the first ones repeated, the header rows
+    repeated, the title in the page header and page numbers in the footer; the print area is the
+    table (columns beyond `widths` — links, helper columns — are for the screen)."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_print_scale(100)
+    ws.set_margins(left=0.3, right=0.3, top=0.7, bottom=0.6)
+    if repeat_columns:
+        ws.repeat_columns(0, repeat_columns - 1)
+    ws.repeat_rows(*header_rows)
+    starts = page_starts(widths, repeat_columns)
+    if starts:
+        ws.set_v_pagebreaks(starts)
+    ws.print_area(0, 0, max(last_row, header_rows[1]), len(widths) - 1)
+    if title:
+        ws.set_header(f"&C&10{_header_text(title)}")
+    ws.set_footer(f"&C&10{_header_text(footer_note) + '    ' if footer_note else ''}第 &P 页，共 &N 页")
+
+
+def _header_text(text: str) -> str:
+    """Text for a page header/footer: & is a code there, and Excel keeps at most 255 characters."""
+    return text.replace("&", "&&")[:200]
