@@ -121,15 +121,15 @@ def convert(xlsx: Path, outdir: Path, to: str = "pdf", *, recalc: bool = True,
     RuntimeError with soffice's output when no file comes out, ValueError when the output would
     overwrite the input.
     """
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        raise RuntimeError("LibreOffice (soffice) is not installed")
     xlsx, outdir = Path(xlsx).resolve(), Path(outdir).resolve()
     if not xlsx.is_file():
         raise FileNotFoundError(xlsx)
     target = outdir / f"{xlsx.stem}.{to.split(':', 1)[0]}"
     if target == xlsx:
         raise ValueError(f"converting {xlsx} into its own folder would overwrite it")
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
     outdir.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)              # a stale file must not pass for this run's output
     with tempfile.TemporaryDirectory(prefix="printcheck-lo-") as profile:
