@@ -3,46 +3,64 @@
 Tests of the product's workbooks call ``assert_prints_cleanly(xlsx, tmp_path)``; the pieces it is
 made of (``to_pdf``, ``words``, ``overlapping``, ``text_below``, ``missing_text``, ``recalculated``)
 are there for tests that want to look closer. The toolkit's own tests are tests/test_printcheck.py.
-Needs ``soffice`` (LibreOffice Calc), ``pdftotext``/``pdfinfo`` (poppler-utils) and fonts-noto-cjk.
+Needs ``soffice`` (LibreOffice Calc), ``pdftotext``/``pdfinfo``/``pdftohtml`` (poppler-utils),
+fonts-noto-cjk and fonts-crosextra-carlito, as .ci/run installs them; ``missing_tools()`` says what is not.
 
-What was measured (LibreOffice 7.4.7, poppler 22.12, fonts-noto-cjk, Debian 12)
---------------------------------------------------------------------------------
+What was measured (LibreOffice 7.4.7, poppler 22.12, fonts-noto-cjk, with and without Carlito, Debian 12)
+---------------------------------------------------------------------------------------------------------
 Fonts.  宋体 (SimSun) is not installed: LibreOffice prints Latin letters and digits in DejaVu Sans and
 CJK in Noto Sans CJK JP.  Sizes print exactly, rounded to about 0.1 pt after page scaling.
 
 Box height.  pdftotext's word box is ``1.30 × the printed font size`` for both fonts, regular and
-bold, Latin, digits and CJK alike (6, 8, 9, 10, 12, 16 pt at 100 %, 70 % and fit-to-width scales;
-error < 0.02 pt): poppler spans each word from ``baseline − 0.95 em`` to ``baseline + 0.35 em``
-whatever the font says.  So ``Word.size = height / 1.3``.  The ink of the glyphs lies inside
-``baseline − 0.80 em … baseline + 0.22 em`` (国 0.79/0.08, H 0.73, g 0.20 measured at 72 pt); the
-overlap test compares those ink boxes (``Word.ink``), since the full boxes of two correctly printed
-rows may touch by 2 pt.
+bold, Latin, digits and CJK alike, and for Calibri/Carlito (6, 8, 9, 10, 12, 16 pt at 100 %, 70 % and
+fit-to-width scales; error ≤ 0.04 pt): poppler spans each word from ``baseline − 0.95 em`` to
+``baseline + 0.35 em``, its defaults, whatever the embedded font says (the glyphs' ink agrees).  So ``Word.size = height / 1.3``.  The ink of the
+glyphs lies inside ``baseline − 0.80 em … baseline + 0.22 em`` (国 0.79/0.08, H 0.73, g 0.20,
+measured at 72 pt); the overlap test compares those ink boxes (``Word.ink``), since the full boxes
+of two correctly printed rows may share 2 pt.
 
-Wrapped text in a row too low for it.  LibreOffice does *not* print it over the next row: it clips
-the text at the cell's edges.  What reaches the PDF depends on the geometry: sometimes every line
-of the cell is written, the hidden ones outside the cell (even above the page margin) under a clip
-path, and pdftotext, which ignores clipping, reports them where they would be, on top of the
-neighbouring rows' words; sometimes (a default-height row, top or bottom aligned) only the lines
-that touch the cell are written and the rest are simply absent from the PDF.  A line cut in half
-by the cell edge is written whole.  Hence two checks: ``overlapping`` finds the written hidden and
-half-cut lines, ``missing_text`` compares the PDF with the workbook's cell strings and finds the
-lines that were never written.  LibreOffice does not grow such rows when it loads an .xlsx: a row
-without a stored height keeps the sheet's default height.
+Column widths.  LibreOffice turns a column width (in characters) into points with the digit width
+of the workbook's default font, Calibri.  Without Carlito (fonts-crosextra-carlito, Calibri's
+metrics) it measures DejaVu Sans instead and every column comes out 26 % wider than in Excel
+(width 10: 75 pt instead of 60), so fit-to-width sheets print ~20 % smaller than they will in
+Excel.  With Carlito the widths match Excel's within 1 %.  CI installs it; ``missing_tools`` says.
+
+Wrapped text in a row too low for it.  LibreOffice does not grow such rows when it loads an .xlsx:
+a row with no stored height keeps the sheet's default height.  What it prints then depends on
+whether the row has a stored height:
+- no stored height (xlsxwriter without ``set_row``): the one or two lines that touch the cell are
+  printed *unclipped*, over the rows above and below (vertically centred: the middle lines; top or
+  bottom aligned: the first or last line, which stays inside the cell); the other lines are not in
+  the PDF at all;
+- a stored height (``set_row``): the text is clipped at the cell's edges.  Lines cut by the edge are
+  written whole under a clip path; vertically centred, even the hidden lines are written, above and
+  below the cell.  pdftotext ignores clipping and reports them all where they would be.
+Hence two checks: ``overlapping`` finds lines written on top of the neighbouring rows' words (seen
+or clipped), ``missing_text`` compares the PDF with the workbook's string cells and finds the lines
+never written.  Line pitch of wrapped text: 1.45 em for CJK lines (Noto CJK's metrics: 14.5 pt at
+10 pt), 1.17 em for Latin-only lines; Excel with SimSun needs less, so rows sized for Excel can be
+too low here.
 
 Text too wide for its cell.  Unwrapped text runs on over empty neighbours; next to a filled cell it
 is cut at the cell edge, the rest is not written, and the visible part is glued to the neighbour's
 text in one pdftotext word (``一段没有换行的长右边``): ``missing_text`` finds it.  A number too
 wide for its column prints as ``###`` (``hashes``).
 
+Sheets.  The PDF holds every visible sheet in order; LibreOffice bookmarks each sheet's first page
+in the PDF outline, which ``sheet_pages`` reads (``pdftohtml -xml``) and ``Word.sheet`` carries.
+Hidden sheets are not printed.
+
 Recalculation.  LibreOffice keeps an .xlsx file's cached formula values on load (xlsxwriter's
 ``fullCalcOnLoad`` is ignored), so by default it prints whatever the writer cached (xlsxwriter: 0)
 where Excel would recalculate.  ``org.openoffice.Office.Calc/Formula/Load/OOXMLRecalcMode = 0``
-("always recalculate"), written into the throw-away profile's ``user/registrymodifications.xcu``,
-makes it recalculate every formula on load; ``to_pdf`` and ``recalculated`` set it.
+("always recalculate"; 1 = never, the installed default; 2 = ask), written into the throw-away profile's
+``user/registrymodifications.xcu`` before LibreOffice starts, makes it recalculate every formula on
+load: ``=1+1`` cached as 5 reads 5 after a plain conversion, 2 after ``recalculated``.
+``to_pdf`` and ``recalculated`` set it.
 
-Limits.  Boxes are horizontal text only.  A half-cut line with nothing printed below it is not
-found (pdftotext does not see cell edges).  ``missing_text`` checks string cells only (numbers and
-dates are formatted by LibreOffice) and accepts a cell whose text is found anywhere in the PDF.
+Limits.  Horizontal text only.  A line cut in half with nothing printed below it is not found
+(pdftotext does not see cell edges).  ``missing_text`` checks string cells only (LibreOffice formats
+numbers and dates) and accepts a cell whose text is found anywhere on its sheet's pages.
 """
 
 from __future__ import annotations
@@ -78,8 +96,10 @@ _XHTML = "{http://www.w3.org/1999/xhtml}"
 _RECALC_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+ <prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
 
@@ -192,7 +212,7 @@ class Word:
         return self.x0, self.baseline - INK_TOP * self.size, self.x1, self.baseline + INK_BOTTOM * self.size
 
     def __str__(self) -> str:
-        return f"{self.text!r} (page {self.page}, x {self.x0:.0f}, y {self.y0:.0f}, {self.size:.1f} pt)"
+        return f"{_short(self.text)!r} (page {self.page}, x {self.x0:.0f}, y {self.y0:.0f}, {self.size:.1f} pt)"
 
 
 def words(pdf: Path) -> list[Word]:
@@ -298,8 +318,11 @@ class Missing:
     text: str
 
     def __str__(self) -> str:
-        short = self.text if len(self.text) <= 40 else self.text[:39] + "…"
-        return f"{self.sheet}!{self.cell} {short!r}"
+        return f"{self.sheet}!{self.cell} {_short(self.text, 40)!r}"
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _norm(text: str) -> str:
@@ -329,7 +352,8 @@ class _Printed:
                 continue
             for j in range(i + 1, min(n, i + self.longest) + 1):
                 piece = text[i:j]
-                if piece in self.whole or (i == 0 and piece in self.suffixes) or (j == n and piece in self.prefixes):
+                if (piece in self.whole or (i == 0 and piece in self.suffixes)
+                        or (j == n and piece in self.prefixes)):
                     if j == n:
                         return True
                     reachable.add(j)
@@ -392,6 +416,19 @@ def _listed(items: Sequence, limit: int = 8) -> str:
     return shown + (f" … and {len(items) - limit} more" if len(items) > limit else "")
 
 
+def _by_page(title: str, hits: list[tuple[int, str]], sheets: dict[int, str | None],
+             pages_shown: int = 6) -> list[str]:
+    """One line per page for the first few pages with ``hits`` ((page, text) pairs), then one for the rest."""
+    numbers = sorted({page for page, _ in hits})
+    lines = [f"page {page}{f' ({sheets[page]})' if sheets.get(page) else ''}: {title}: "
+             f"{_listed([text for p, text in hits if p == page])}" for page in numbers[:pages_shown]]
+    if len(numbers) > pages_shown:
+        rest = numbers[pages_shown:]
+        lines.append(f"pages {', '.join(map(str, rest))}: {title} too "
+                     f"({sum(p in rest for p, _ in hits)} more)")
+    return lines
+
+
 def print_problems(xlsx: Path, pdf: Path, min_points: float = MIN_POINTS,
                    ignore: Callable[[Word], bool] | None = None,
                    ignore_cells: Callable[[Missing], bool] | None = None) -> list[str]:
@@ -401,18 +438,19 @@ def print_problems(xlsx: Path, pdf: Path, min_points: float = MIN_POINTS,
     ``ignore_cells`` drops cells from the missing-text check."""
     found = words(pdf)
     kept = [w for w in found if not (ignore and ignore(w))]
-    lines = []
-    for title, hits in (("text below %.1f pt" % min_points, text_below(kept, min_points)),
-                        ("number too wide for its column (###)", hashes(kept))):
-        for page in sorted({w.page for w in hits}):
-            lines.append(f"page {page}: {title}: {_listed([w for w in hits if w.page == page])}")
-    pairs = overlapping(kept)
-    for page in sorted({a.page for a, _ in pairs}):
-        on_page = [f"{a.text!r} × {b.text!r} (y {a.y0:.0f}/{b.y0:.0f})" for a, b in pairs if a.page == page]
-        lines.append(f"page {page}: overlapping text (a row too low for its wrapped text?): {_listed(on_page)}")
+    sheets = {w.page: w.sheet for w in found}
+    def at(w: Word) -> str:
+        return f"{_short(w.text)!r} {w.size:.1f} pt (x {w.x0:.0f}, y {w.y0:.0f})"
+
+    lines = _by_page(f"text below {min_points:.1f} pt", [(w.page, at(w)) for w in text_below(kept, min_points)],
+                     sheets)
+    lines += _by_page("number too wide for its column (###)", [(w.page, at(w)) for w in hashes(kept)], sheets)
+    lines += _by_page("overlapping text (a row too low for its wrapped text?)",
+                      [(a.page, f"{_short(a.text)!r} × {_short(b.text)!r} (y {a.y0:.0f}/{b.y0:.0f})")
+                       for a, b in overlapping(kept)], sheets)
     missing = [m for m in missing_text(xlsx, found) if not (ignore_cells and ignore_cells(m))]
     if missing:
-        lines.append(f"cells whose text is not all printed (clipped at the cell edge): {_listed(missing)}")
+        lines.append(f"cells whose text is not all printed (lost where the cell is too small): {_listed(missing)}")
     return lines
 
 

@@ -26,7 +26,7 @@ LONG = "这是一段很长的说明文字，需要换行显示，否则打印时
 CUT = "一段没有换行的长文字会被右边单元格截断"
 
 # Sheet name → what it shows.  Pages follow this order, one page a sheet.
-SHEETS = ("汇总表", "wrap_default", "wrap_top", "wrap_vcenter", "cut_off", "wide25", "wide12",
+SHEETS = ("汇总表", "wrap_bottom", "wrap_top", "wrap_vcenter", "wrap_clipped", "cut_off", "wide25", "wide12",
           "cal100", "cal70", "calfit")
 
 
@@ -83,7 +83,8 @@ def make_book(path: Path) -> Path:
     s.set_row(0, 24)
     s.set_row(1, 36)
     s.write_row(1, 0, ["项目名称", "预算金额\n（万元）", "Code"], head)
-    for r, (name, amount) in enumerate((("城市道路养护", 120.5), ("Library renewal 2023", 88), ("公共绿地改造", 42)), 2):
+    rows = (("城市道路养护", 120.5), ("Library renewal 2023", 88), ("公共绿地改造", 42))
+    for r, (name, amount) in enumerate(rows, 2):
         s.set_row(r, 18)
         s.write_row(r, 0, [name, amount, f"P-{r:03d}"], cell)
     s.set_row(5, 18)
@@ -96,12 +97,12 @@ def make_book(path: Path) -> Path:
     wrap_vcenter = wb.add_format({"font_name": FONT, "font_size": 11, "text_wrap": True, "valign": "vcenter",
                                   "border": 1})
     plain = wb.add_format({"font_name": FONT, "font_size": 11})
-    for name, fmt, height in (("wrap_default", wrap_bottom, None), ("wrap_top", wrap_top, None),
-                              ("wrap_vcenter", wrap_vcenter, 40)):
+    for name, fmt, height in (("wrap_bottom", wrap_bottom, None), ("wrap_top", wrap_top, None),
+                              ("wrap_vcenter", wrap_vcenter, None), ("wrap_clipped", wrap_vcenter, 40)):
         s = ws[name]
         s.set_column(0, 1, 14)
         s.write(0, 0, "第一行", plain)
-        s.write(1, 0, LONG, fmt)                # row 2: no height (or too low), the text needs ten lines
+        s.write(1, 0, LONG, fmt)                # row 2: no height (or 40 pt), the text needs ten lines
         if height:
             s.set_row(1, height)
         s.write(2, 0, "第三行文字", plain)
@@ -176,7 +177,8 @@ def test_text_below_and_smallest():
 
 
 def test_printed_text_may_span_words_and_glue_to_neighbours():
-    printed = pc._Printed([word(t, 0, 0, 10) for t in ("这是一段很长的", "说明文字，", "一段没有换行的长右边", "Row", "3")])
+    lines = ("这是一段很长的", "说明文字，", "一段没有换行的长右边", "Row", "3")
+    printed = pc._Printed([word(t, 0, 0, 10) for t in lines])
     assert printed.has("这是一段很长的说明文字，")
     assert printed.has("Row 3") and printed.has("右边") and printed.has("很长")
     assert not printed.has("这是一段很长的说明文字，需要换行")
@@ -222,23 +224,23 @@ def test_printed_formulas_are_recalculated(printed):
 
 
 @LIBREOFFICE
-@pytest.mark.parametrize("sheet", ["wrap_default", "wrap_top", "wrap_vcenter"])
-def test_wrapped_text_in_a_low_row_is_found(printed, book, sheet):
-    """LibreOffice clips it at the cell edge: the lines it wrote overlap rows 1 and 3, the lines it
-    did not write are missing from the PDF."""
+@pytest.mark.parametrize("sheet, lines_lost, lines_on_neighbours", [
+    ("wrap_bottom", True, False),       # default height: the last line printed in the cell, the rest lost
+    ("wrap_top", True, False),          # the first line printed, the rest lost
+    ("wrap_vcenter", True, True),       # the middle lines printed over rows 1 and 3, unclipped; the rest lost
+    ("wrap_clipped", False, True),      # a stored height: clipped at the cell, every line written
+])
+def test_wrapped_text_in_a_low_row_is_found(printed, book, sheet, lines_lost, lines_on_neighbours):
     pdf, found = printed
     on_page = found[sheet]
-    assert "第三行文字" in texts(on_page)
-    missing = [m for m in pc.missing_text(book, on_page) if m.sheet == sheet]
+    assert {"第一行", "第三行文字", "Row"} <= set(texts(on_page))
+    missing = [m.cell for m in pc.missing_text(book, on_page) if m.sheet == sheet]
+    assert missing == (["A2"] if lines_lost else [])            # the neighbours themselves print
     pairs = pc.overlapping(on_page)
-    assert missing or pairs
-    assert [m.cell for m in missing] in ([], ["A2"])                 # the neighbours themselves print
-    for pair in pairs:                                               # each pair: a line of A2 on a neighbour
-        assert {w.text for w in pair} & {"第一行", "第三行文字"}
-    if sheet == "wrap_vcenter":            # every line written, the hidden ones on rows 1 and 3
-        assert {w.text for pair in pairs for w in pair} >= {"第一行", "第三行文字"}
-    else:                                  # only the lines touching the cell written
-        assert [m.cell for m in missing] == ["A2"]
+    neighbours = {w.text for pair in pairs for w in pair} & {"第一行", "第三行文字", "Row"}
+    assert neighbours == ({"第一行", "第三行文字"} if lines_on_neighbours else set())
+    for a, b in pairs:                                           # each pair: a line of A2 on a neighbour
+        assert len({a.text, b.text} & {"第一行", "第三行文字"}) == 1
 
 
 @LIBREOFFICE
@@ -297,11 +299,12 @@ def test_assert_prints_cleanly_reports_pages_and_words(printed, book):
     problems = pc.print_problems(book, pdf)
     report = "\n".join(problems)
     wide = SHEETS.index("wide25") + 1
-    assert any(line.startswith(f"page {wide}: text below 9.0 pt: '") and " pt)" in line for line in problems)
-    assert any(line.startswith(f"page {SHEETS.index('wrap_vcenter') + 1}: overlapping text") for line in problems)
-    assert "wrap_default!A2 '这是一段" in report and f"cut_off!A1 {CUT!r}" in report
+    assert any(line.startswith(f"page {wide} (wide25): text below 9.0 pt: '") and " pt (x " in line for line in problems)
+    for sheet in ("wrap_vcenter", "wrap_clipped"):
+        assert any(line.startswith(f"page {SHEETS.index(sheet) + 1} ({sheet}): overlapping text") for line in problems)
+    assert "wrap_bottom!A2 '这是一段" in report and f"cut_off!A1 {CUT!r}" in report
     assert "(###)" in report
-    pages_with_problems = {int(line.split(":")[0].split()[1]) for line in problems if line.startswith("page ")}
+    pages_with_problems = {int(n) for line in problems for n in re.findall(r"\d+", line.split(":")[0])}
     assert SHEETS.index("汇总表") + 1 not in pages_with_problems
     assert SHEETS.index("wide12") + 1 not in pages_with_problems
     # known elements can be exempted: here everything but the clean sheet
@@ -316,16 +319,18 @@ def test_assert_prints_cleanly(tmp_path):
     fmt = wb.add_format({"font_name": FONT, "font_size": 11, "border": 1, "text_wrap": True, "valign": "top"})
     ws.set_column(0, 0, 14)
     ws.write(0, 0, "短文字", fmt)
-    ws.set_row(1, 16 * 10 + 4)                    # ten lines of 11 pt, 16 pt apart
+    ws.set_row(1, 16 * 12)                        # room for twelve lines of 11 pt, 16 pt apart (it needs 8–10)
     ws.write(1, 0, LONG, fmt)
     ws.write(2, 0, "第三行文字", fmt)
     wb.close()
-    pdf = pc.assert_prints_cleanly(tmp_path / "good.xlsx", tmp_path / "out")
-    assert "第三行文字" in pc.page_texts(pdf)[0]
-
     bad = make_book(tmp_path / "bad.xlsx")
-    with pytest.raises(AssertionError) as failure:
-        pc.assert_prints_cleanly(bad, tmp_path / "out")
+    with ThreadPoolExecutor(2) as pool:                 # two conversions at once: one profile each
+        good, bad = (pool.submit(pc.assert_prints_cleanly, path, tmp_path / "out")
+                     for path in (tmp_path / "good.xlsx", bad))
+        pdf = good.result()
+        assert "第三行文字" in pc.page_texts(pdf)[0]
+        with pytest.raises(AssertionError) as failure:
+            bad.result()
     message = str(failure.value)
     assert message.startswith(f"bad.xlsx does not print cleanly ({tmp_path / 'out' / 'bad.pdf'}, {len(SHEETS)} pages)")
     assert "text below 9.0 pt" in message and "overlapping text" in message and "not all printed" in message
