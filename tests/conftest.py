@@ -85,3 +85,26 @@ def copy_of(tmp_path):
         return target
 
     return copy
+
+
+# --- LibreOffice ------------------------------------------------------------------------------
+# `@pytest.mark.requires_soffice` (optionally with further commands: `requires_soffice("pdftotext")`):
+# skipped when a command is missing, but an error when CI=true, so that CI cannot pass by skipping.
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_soffice(*commands): needs LibreOffice (and the commands "
+                                       "named); skipped where missing, an error when CI=true")
+
+
+def pytest_runtest_setup(item):
+    import os
+
+    marker = item.get_closest_marker("requires_soffice")
+    if marker is None:
+        return
+    missing = [c for c in ("soffice", *marker.args) if shutil.which(c) is None]
+    if missing:
+        reason = f"not installed: {', '.join(missing)}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: LibreOffice tests may not be skipped; see .ci/run)", pytrace=False)
+        pytest.skip(reason)

@@ -800,13 +800,13 @@ soffice = shutil.which("soffice")
 needs_soffice = pytest.mark.skipif(soffice is None, reason="LibreOffice (soffice) not installed")
 
 
-@needs_soffice
+@pytest.mark.requires_soffice
 def test_libreoffice_resave_now(tmp_path, spec, made_with_password):
     resaved = lo.resave(made_with_password, tmp_path / "lo")
     check_resaved_template(resaved, spec, password="s3cret")
 
 
-@needs_soffice
+@pytest.mark.requires_soffice
 def test_libreoffice_resave_of_a_filled_template_now(tmp_path, spec, made):
     (tmp_path / "filled").mkdir()
     original = lo.make_filled(made, tmp_path / "filled" / made.name)
