@@ -144,11 +144,13 @@ def test_reminder_workbook(inbox, roster, tmp_path):
     assert body[1][3:5] == ["王老师", "021-00000001"]
     assert body[1][7] == report.rows[0].file and body[1][9] == report.rows[0].errors
     assert body[1][8] == dt.datetime.fromtimestamp(T0 + 3600)
-    # printable: A4 landscape, one page wide, title and header repeated, header frozen
+    # printable: A4 landscape at 100% (text stays 10 pt; wide tables go on over pages with the units'
+    # columns repeated), title and header repeated on every page, header frozen
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0     # OOXML default: 1
+    assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.scale in (None, 100)
     assert ws.print_title_rows.replace("$", "") == "1:3" and ws.freeze_panes == "A4"
+    assert ws.print_title_cols.replace("$", "") == "A:C"
     others = [[c.value for c in row] for row in wb[OTHERS_SHEET].iter_rows(min_row=4)]
     assert [(r[1], r[4]) for r in others] == [("说明.xlsx", "无法读取")]
 

@@ -215,8 +215,9 @@ def test_header_rows_locked_input_columns_unlocked_to_the_last_row(wb, spec, key
 
 def test_group_row_labels(wb, spec):
     ws = wb[spec.projects.name]
-    assert stored(ws, 1, 1) == "基本信息" and stored(ws, 1, 6) == "项目资金（元）"
-    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A1:E1", "F1:L1", "M1:N1"]
+    # Column A prints on every page: its group cell stands apart, the group's label over B:E.
+    assert stored(ws, 1, 1) is None and stored(ws, 1, 2) == "基本信息" and stored(ws, 1, 6) == "项目资金（元）"
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["B1:E1", "F1:L1", "M1:N1"]
     ws = wb[spec.indicators.name]
     assert sorted(str(r) for r in ws.merged_cells.ranges) == ["B1:D1", "E1:G1"]
     assert stored(ws, 1, 1) == "所属项目" and stored(ws, 1, 8) == "说明"
@@ -292,9 +293,15 @@ EXPECTED_VALIDATIONS = {
     ("projects", "项目名称"): ("textLength", "lessThanOrEqual", "100", None, "不能超过 100 个字。"),
     ("projects", "项目性质"): ("list", None, "'代码表'!$A$2:$A$7", None, "请从下拉列表中选择项目性质。"),
     ("projects", "项目类别"): ("list", None, "'代码表'!$B$2:$B$5", None, "请从下拉列表中选择项目类别。"),
-    ("projects", "计划开始日期"): ("date", None, "36526", "73050", "请填写有效日期，如 2023-01-01。"),
-    ("projects", "计划完成日期"): ("date", None, "36526", "73050", "请填写有效日期，如 2023-01-01。"),
-    ("projects", "年度资金申请总额"): ("decimal", None, "0", "1000000000000.0", "请填写不小于 0 的金额（元），最多两位小数。"),
+    # A project of 2023 starts by the end of 2023 (and not before 1993) …
+    ("projects", "计划开始日期"): ("date", None, "33970", "45291", "请填写 2023 年底以前的日期，如 2023-01-01。"),
+    # … and ends in 2023 or later, not before it starts.
+    ("projects", "计划完成日期"): ("custom", None, 'AND(ISNUMBER(E3),E3>=DATE(2023,1,1),E3<=DATE(2053,12,31),'
+                                                 'OR(D3="",E3>=D3))', None,
+                               "请填写 2023 年或以后的日期，且不早于开始日期，如 2023-12-31。"),
+    # Two decimals at most, as the message says (a decimal validation cannot say so).
+    ("projects", "年度资金申请总额"): ("custom", None, "AND(ISNUMBER(I3),I3>=0,I3<1000000000000000,ROUND(I3,2)=I3)", None,
+                                 "请填写不小于 0、最多两位小数的金额（元）。"),
     ("projects", "年度总体目标"): ("textLength", "lessThanOrEqual", "2000", None, "不能超过 2000 个字。"),
     ("indicators", "项目名称"): ("list", None, "ProjectNames", None, "请选择“项目信息”表中已填写的项目名称。"),
     ("indicators", "一级指标"): ("list", None, "Level1", None, "请从下拉列表中选择一级指标。"),
@@ -316,13 +323,15 @@ def test_validation_type_source_and_message(wb, spec, key, label):
     assert (dv.type, dv.operator, dv.formula1, dv.formula2, dv.error) == (vtype, operator, formula1, formula2, error)
 
 
-def test_every_amount_has_a_decimal_validation(wb, spec):
+def test_every_amount_allows_two_decimals_at_most(wb, spec):
     dvs = validations(wb[spec.projects.name])
     amounts = [f for f in spec.projects.fields if f.type == "amount"]
     assert len(amounts) == 7
     for f in amounts:
-        dv = dvs[col_of(spec.projects, f.label)]
-        assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "1000000000000.0"), f.label
+        col = col_of(spec.projects, f.label)
+        dv = dvs[col]
+        assert (dv.type, dv.formula1) == ("custom", f"AND(ISNUMBER({col}3),{col}3>=0,{col}3<1000000000000000,"
+                                                    f"ROUND({col}3,2)={col}3)"), f.label
 
 
 def test_code_list_sources_point_at_the_code_lists(wb, spec):
@@ -342,7 +351,7 @@ def test_operator_list_offers_full_width_equals_never_a_bare_one(wb, spec):
     assert "=" not in items                             # typed "=" starts a formula in Excel
     # The same list on 代码表, for reference.
     ws = wb[CODES_SHEET]
-    col = next(c for c in range(1, ws.max_column + 1) if stored(ws, 1, c) == "运算符")
+    col = next(c for c in range(1, ws.max_column + 1) if stored(ws, 1, c) == spec.indicators.label("operator"))
     assert [stored(ws, r, col) for r in range(2, 7)] == list(TEMPLATE_OPERATORS)
     assert "=" not in [stored(ws, r, col) for r in range(1, ws.max_row + 1)]
 
@@ -368,9 +377,11 @@ def test_cascade_formula_is_relative_to_the_level1_column(wb, spec):
     assert dv.formula1 == f'INDIRECT("L2_"&MATCH(${col_of(spec.indicators, "一级指标")}{FIRST},Level1,0))'
 
 
-def test_project_names_cover_the_project_rows(wb, spec):
-    assert name_ref(wb, "ProjectNames") == f"{spec.projects.name}!$A${FIRST}:$A${FIRST_DATA_ROW + spec.projects.rows}"
-    assert name_ref(wb, "ProjectNames") == "项目信息!$A$3:$A$202"
+def test_project_names_are_the_names_typed_without_the_empty_rows(wb, spec):
+    """The 项目名称 dropdown lists as many rows as there are names: OFFSET from row 3, COUNTA rows."""
+    last = FIRST_DATA_ROW + spec.projects.rows
+    assert wb.defined_names["ProjectNames"].attr_text == (
+        f"OFFSET('{spec.projects.name}'!$A${FIRST},0,0,MAX(1,COUNTA('{spec.projects.name}'!$A${FIRST}:$A${last})),1)")
 
 
 def test_code_sheet_holds_every_list(wb, spec):
@@ -436,16 +447,21 @@ def test_meta_prefill_is_compact_json(wb):
 
 @pytest.mark.parametrize("key", ["projects", "indicators"])
 def test_data_sheet_print_setup_and_frozen_header(wb, spec, key):
-    ws = wb[getattr(spec, key).name]
+    """Printed at 100% on A4 landscape (text stays 11 pt): the columns split over pages at group
+    boundaries, with column A and the two header rows on every page."""
+    sheet = getattr(spec, key)
+    ws = wb[sheet.name]
     assert ws.page_setup.orientation == "landscape"
     assert int(ws.page_setup.paperSize) == 9                       # A4
-    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-    assert ws.page_setup.fitToWidth in (None, 1)                  # None = the default, 1 page wide
-    assert int(ws.page_setup.fitToHeight) == 0                    # as many pages down as needed
-    assert ws.print_title_rows == "$1:$2"
+    assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.scale in (None, 100)                      # None = the default, 100%
+    assert ws.print_title_rows == "$1:$2" and ws.print_title_cols == "$A:$A"
+    breaks = [b.id for b in ws.col_breaks.brk]
+    group_starts = {sheet.column(g.first) for g in sheet.groups}
+    assert set(breaks) <= group_starts and (breaks or key == "indicators")
     assert ws.freeze_panes == "B3"
-    assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
-    assert (ws.page_margins.left, ws.page_margins.right) == (0.4, 0.4)
+    assert ws.oddHeader.center.text.endswith(sheet.name)
+    assert ws.oddFooter.center.text.endswith("第 &P 页，共 &N 页")
 
 
 def test_instructions_sheet(wb):
@@ -576,7 +592,7 @@ def test_project_names_follow_the_project_name_column(tmp_path):
     data["sheets"]["projects"]["groups"][0]["first"] = "nature"
     spec = parse_form(data)
     wb = _write(spec, tmp_path / "t.xlsx")
-    assert name_ref(wb, "ProjectNames") == "项目信息!$B$3:$B$202"
+    assert "项目信息'!$B$3,0,0,MAX(1,COUNTA('项目信息'!$B$3:$B$202" in wb.defined_names["ProjectNames"].attr_text
 
 
 def test_code_list_named_like_a_hierarchy_column_keeps_its_own_range(tmp_path):
@@ -675,8 +691,8 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
     # Workbook structure protection is dropped: <workbookProtection/> comes back empty.
     assert not wb.security.lockStructure and wb.security.workbookPassword is None
     assert "<workbookProtection/>" in zipfile.ZipFile(path).read("xl/workbook.xml").decode()
-    # Defined names survive (sheet names unquoted).
-    assert name_ref(wb, "ProjectNames") == "项目信息!$A$3:$A$202"
+    # Defined names survive (sheet names unquoted), the OFFSET of the 项目名称 list too.
+    assert wb.defined_names["ProjectNames"].attr_text == "OFFSET(项目信息!$A$3,0,0,MAX(1,COUNTA(项目信息!$A$3:$A$202)),1)"
     assert range_values(wb, name_ref(wb, "Level1")) == list(spec.level1_names())
     for i, l1 in enumerate(spec.hierarchy, start=1):
         assert range_values(wb, name_ref(wb, f"L2_{i}")) == [l2.name for l2 in l1.level2]
@@ -719,7 +735,7 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
         for col, f in enumerate(sheet.fields, start=1):
             (dim,) = [d for d in ws.column_dimensions.values() if d.min <= col <= d.max]
             assert dim.number_format.replace("\\", "") == formats.get(f.type, "@"), (sheet.name, f.label)
-    assert sorted(str(r) for r in wb[spec.projects.name].merged_cells.ranges) == ["A1:E1", "F1:L1", "M1:N1"]
+    assert sorted(str(r) for r in wb[spec.projects.name].merged_cells.ranges) == ["B1:E1", "F1:L1", "M1:N1"]
     # _meta survives cell for cell, so the fingerprint still matches.
     meta = meta_of(wb)
     assert list(meta) == list(META_KEYS)
@@ -728,13 +744,16 @@ def check_resaved_template(path: Path, spec, *, password: str | None = None) -> 
     prefill = json.loads(meta["prefill"])
     assert [r["values"]["项目名称"] for r in prefill] == ["留学人员之家运行保障费", "宣传工作经费"]
     assert meta["fingerprint"] == template_fingerprint(spec, identity, prefill)
-    # Print setup survives: landscape A4, one page wide, print titles, footer.
+    # Print setup survives: landscape A4 at 100%, the column breaks at the groups, print titles
+    # (rows and column A), header and footer (LibreOffice drops the font-size code "&10").
     for sheet in (spec.projects, spec.indicators):
         ws = wb[sheet.name]
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
-        assert int(ws.page_setup.fitToWidth) == 1 and int(ws.page_setup.fitToHeight) == 0
-        assert ws.print_title_rows == "$1:$2"
-        assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
+        assert int(ws.page_setup.scale or 100) == 100 and not ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$2" and ws.print_title_cols == "$A:$A"
+        assert {b.id for b in ws.col_breaks.brk} <= {sheet.column(g.first) for g in sheet.groups}
+        assert ws.oddHeader.center.text.endswith(sheet.name)
+        assert ws.oddFooter.center.text.endswith("第 &P 页，共 &N 页")
         # A headless conversion has no view: frozen panes are dropped.
         assert ws.freeze_panes is None
     # ... and so is the hidden grid of 填报说明.

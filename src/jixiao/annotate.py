@@ -16,6 +16,7 @@ from .report import SEVERITY_TEXT
 from .roster import Unit
 from .spec import FormSpec
 from .template import TemplateContent, TemplateRequest, write_template
+from .xlstyle import FONT, print_wide, row_height
 
 _CELL = re.compile(r"^([A-Z]+)(\d+)$")
 
@@ -88,23 +89,32 @@ def _marks(report: FileReport) -> dict[str, dict[tuple[int, int], tuple[str, str
     return marks
 
 
+RESULT_COLUMNS = (("序号", 5), ("级别", 5), ("位置", 13), ("字段", 13), ("规则", 6), ("说明", 90))
+
+
 def _front(report: FileReport):
-    """The 校验结果 sheet: verdict, then every finding with a link to its cell."""
+    """The 校验结果 sheet: verdict, then every finding with a link to its cell. It is guidance, not
+    data: the reader ignores it, so the unit corrects the marked cells and sends this file back."""
 
     def add(wb):
         ws = wb.add_worksheet(RESULT_SHEET)
-        title = wb.add_format({"bold": True, "font_size": 14, "font_name": "宋体"})
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_name": "宋体"})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top", "font_name": "宋体", "border": 1})
-        link = wb.add_format({"font_color": "blue", "underline": 1, "valign": "top", "font_name": "宋体", "border": 1})
-        colors = {e: wb.add_format({"bg_color": c, "valign": "top", "font_name": "宋体", "border": 1})
+        title = wb.add_format({"bold": True, "font_size": 14, "font_name": FONT})
+        note = wb.add_format({"font_name": FONT, "text_wrap": True, "valign": "top"})
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_name": FONT})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top", "font_name": FONT, "border": 1})
+        link = wb.add_format({"font_color": "blue", "underline": 1, "valign": "top", "font_name": FONT, "border": 1})
+        colors = {e: wb.add_format({"bg_color": c, "valign": "top", "font_name": FONT, "border": 1})
                   for e, c in (("error", "#FF9999"), ("warning", "#FFE699"))}
-        ws.write_string(0, 0, f"校验结果：{report.path.name}", title)
-        ws.write_string(1, 0, f"{report.errors} 个错误（红色，必须改正），{report.warnings} 个提示（黄色，请核对）。"
-                              "点击“位置”可跳到对应单元格；改正后请删除本工作表再报送，或直接报送亦可。",
-                        wb.add_format({"font_name": "宋体"}))
-        for col, label in enumerate(("序号", "级别", "位置", "字段", "规则", "说明")):
+        width = sum(w for _, w in RESULT_COLUMNS)
+        ws.merge_range(0, 0, 0, len(RESULT_COLUMNS) - 1, f"校验结果：{report.path.name}", title)
+        guidance = (f"{report.errors} 个错误（红色，必须改正），{report.warnings} 个提示（黄色，请核对）。"
+                    "点击“位置”可跳到对应单元格。本表只是校验说明，系统读取时不会把它当作数据："
+                    "请在各工作表中改正标出的单元格，保存本文件后重新报送即可。")
+        ws.merge_range(1, 0, 1, len(RESULT_COLUMNS) - 1, guidance, note)
+        ws.set_row(1, row_height([(guidance, width)], font_points=11))
+        for col, (label, w) in enumerate(RESULT_COLUMNS):
             ws.write_string(3, col, label, head)
+            ws.set_column(col, col, w)
         for i, f in enumerate(report.findings, start=1):
             row = 3 + i
             ws.write_number(row, 0, i, wrap)
@@ -116,20 +126,11 @@ def _front(report: FileReport):
             ws.write_string(row, 3, f.field or "", wrap)
             ws.write_string(row, 4, f.rule, wrap)
             ws.write_string(row, 5, f.message, wrap)
-            # Wrapped messages need their height: about 44 CJK characters per line at width 90.
-            ws.set_row(row, 15 * max(1, -(-len(f.message) // 44)))
-        ws.set_column(0, 0, 6)
-        ws.set_column(1, 1, 6)
-        ws.set_column(2, 2, 14)
-        ws.set_column(3, 3, 14)
-        ws.set_column(4, 4, 7)
-        ws.set_column(5, 5, 90)
+            ws.set_row(row, row_height([(f.where, 13), (f.field or "", 13), (f.message, 90)], font_points=11))
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(report.findings), 5)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(3)
+        print_wide(ws, [w for _, w in RESULT_COLUMNS], repeat_columns=0, header_rows=(3, 3),
+                   last_row=3 + len(report.findings), title=f"校验结果：{report.path.name}")
         ws.activate()
 
     return add

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .layout import OFFICIAL, Cell, Layout, label_table
-from .xlstyle import chunks, text_height
+from .xlstyle import balanced, chunks, text_height
 
 
 @dataclass
@@ -114,6 +114,8 @@ def _plain_cells(cells: tuple[Cell, ...], offset: int, widths, value_of) -> tupl
     out, texts, col = [], [], offset
     for cell in cells:
         value, style = value_of(cell)
+        if cell.balance and isinstance(value, str):
+            value = balanced(value, sum(widths[col:col + cell.span]))
         out.append(Drawn(col, value, style, cell.span))
         if isinstance(value, str):
             texts.append((value, sum(widths[col:col + cell.span])))

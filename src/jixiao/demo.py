@@ -17,7 +17,7 @@ from .annotate import annotate
 from .roster import load_roster
 from .samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
 from .spec import load_form
-from .status import collection_status
+from .status import collection_status, write_status_xlsx
 from .template import write_templates
 
 
@@ -114,6 +114,8 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
         path = fill_template(template, data, inbox / f"{template.stem}（更正）.xlsx", spec)
         _received_at(path, received + dt.timedelta(days=3))
     result.second_round = _say_status(inbox, roster, department, year, form, say)
+    reminder = write_status_xlsx(result.second_round, folder / "催报表.xlsx", roster)
+    say(f"   催报表：{reminder}")
 
     say("5. 汇总收件箱")
     result.merge = merge_files([inbox], folder, roster=roster, department=department, year=year, form=form)

@@ -26,7 +26,7 @@ PLACEHOLDERS = {"title", "year", "department", "unit_code", "unit_name", "money_
 STABLE_PLACEHOLDERS = {"title", "year", "department", "money_unit", "label"}
 OFFICIAL = "official"                   # the indicator value as the official form prints it
 ORIENTATIONS = ("portrait", "landscape")
-CELL_KEYS = {"text", "field", "span", "style", "merge", "when_filled", "text_filled"}
+CELL_KEYS = {"text", "field", "span", "style", "merge", "when_filled", "text_filled", "balance"}
 ROW_KEYS = {"cells", "split", "repeat", "height"}
 
 
@@ -39,6 +39,7 @@ class Cell:
     merge: bool = False
     when_filled: tuple[str, ...] = ()   # use text_filled instead of text when these fields are filled
     text_filled: str | None = None
+    balance: bool = False               # a short text that wraps is broken into lines of even length
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def _parse_cell(raw, spec, labels: dict, table, where: str, context: str) -> Cel
         raise SpecError(f"{where}: {context} 有 when_filled 却没有 text_filled")
     if text_filled is not None:
         _check_text(text_filled, labels, where, context)
-    return Cell(span, style, text, field, merge, tuple(when), text_filled)
+    return Cell(span, style, text, field, merge, tuple(when), text_filled, bool(raw.get("balance", False)))
 
 
 def _check_text(text, labels: dict, where: str, context: str, allowed: set[str] = PLACEHOLDERS) -> None:

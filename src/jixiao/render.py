@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import blocks
 from .merge import Consolidated, Project
 from .spec import SheetSpec
-from .xlstyle import FONT, print_wide, row_height
+from .xlstyle import FONT, NUMBER_FONT, first_page_columns, print_wide, row_height
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -46,17 +46,17 @@ class _Styles:
         self.header = f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7")
         self.text = f(border=1, text_wrap=True)
         self.center = f(border=1, align="center", text_wrap=True)
-        self.date = f(border=1, align="center", num_format="yyyy-mm-dd")
-        self.money = f(border=1, num_format="#,##0.00")
+        self.date = f(border=1, align="center", num_format="yyyy-mm-dd", font_name=NUMBER_FONT)
+        self.money = f(border=1, num_format="#,##0.00", font_name=NUMBER_FONT)
         self.note_left = f(align="left", text_wrap=True, valign="top")
         self.helper = f(font_color="#808080")
-        self.int = f(border=1, align="center", num_format="0")
+        self.int = f(border=1, align="center", num_format="0", font_name=NUMBER_FONT)
         self.link = f(border=1, align="center", font_color="blue", underline=1)
-        self.sub_text = f(border=1, bold=True, bg_color="#F2F2F2")
-        self.sub_money = f(border=1, bold=True, bg_color="#F2F2F2", num_format="#,##0.00")
+        self.sub_text = f(border=1, bold=True, bg_color="#F2F2F2", text_wrap=True)
+        self.sub_money = f(border=1, bold=True, bg_color="#F2F2F2", num_format="#,##0.00", font_name=NUMBER_FONT)
         self.sub_int = f(border=1, bold=True, bg_color="#F2F2F2", align="center", num_format="0")
-        self.total_text = f(border=1, bold=True, bg_color="#D9D9D9")
-        self.total_money = f(border=1, bold=True, bg_color="#D9D9D9", num_format="#,##0.00")
+        self.total_text = f(border=1, bold=True, bg_color="#D9D9D9", text_wrap=True)
+        self.total_money = f(border=1, bold=True, bg_color="#D9D9D9", num_format="#,##0.00", font_name=NUMBER_FONT)
         self.total_int = f(border=1, bold=True, bg_color="#D9D9D9", align="center", num_format="0")
         # the 申报表 block's styles, by the names layouts use
         self.block = {
@@ -67,7 +67,7 @@ class _Styles:
             "label": f(border=1, align="center", text_wrap=True, bold=True),
             "cell": f(border=1, text_wrap=True),
             "center": f(border=1, text_wrap=True, align="center"),
-            "money": f(border=1, num_format="#,##0.00", align="right"),
+            "money": f(border=1, num_format="#,##0.00", align="right", font_name=NUMBER_FONT),
             "goal": f(border=1, text_wrap=True, valign="top"),
         }
         self.status = {"通过": f(border=1, align="center", font_color="#006100", bg_color="#C6EFCE"),
@@ -139,7 +139,7 @@ def summary_columns(c: Consolidated) -> list[SummaryColumn]:
             SummaryColumn(records.label("name"), 22, "name")]
     cols += [SummaryColumn(f.label, 11 if f.type == "date" else 7 if f.type == "count" else 10, "info", f)
              for f in info_fields(c)]
-    cols += [SummaryColumn(records.label(fid), 13, "amount", records.field(fid)) for fid in c.amount_fields()]
+    cols += [SummaryColumn(records.label(fid), 14, "amount", records.field(fid)) for fid in c.amount_fields()]
     cols += [SummaryColumn(f"{l1.name}数", 6, "count", l1) for l1 in c.spec.hierarchy]
     cols += [SummaryColumn("指标合计", 6, "count_total")]
     return cols + [SummaryColumn(LINK_COLUMN, 8, "link"), SummaryColumn(KIND_COLUMN, 6, "row_kind"),
@@ -152,7 +152,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
     kind_col = next(i for i, col in enumerate(cols) if col.kind == "row_kind")
     totals = set(c.spec.total_ids())
     noun = c.spec.record_noun
-    last_print = len(printed) - 1
+    last_print = first_page_columns([col.width for col in printed], 3) - 1
     title = f"{c.department}{c.year}年度{c.spec.summary_title}"
     ws.merge_range(0, 0, 0, last_print, title, st.title)
     reported = sum(1 for u in c.units if u.projects)
@@ -180,8 +180,9 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
     notes = (f"说明：{'、'.join(c.spec.projects.label(f) for f in c.amount_fields() if f not in totals)}"
              f"是跨年度{noun}的全周期金额，只在{noun}行列示，不作小计和合计；" if totals != set(c.amount_fields()) else "说明：")
     notes += "金额未填写的留空，填写 0 的显示 0.00；小计和合计是公式，随表格重新计算。"
-    ws.merge_range(row + 1, 0, row + 1, last_print, notes, st.note_left)
-    ws.set_row(row + 1, row_height([(notes, sum(col.width for col in printed))]))
+    # In the columns every printed page repeats, so that each page shows it whole.
+    ws.merge_range(row + 1, 0, row + 1, 2, notes, st.note_left)
+    ws.set_row(row + 1, row_height([(notes, sum(col.width for col in printed[:3]))]))
     ws.freeze_panes(SUMMARY_HEADER_ROW + 1, 3)
     ws.autofilter(SUMMARY_HEADER_ROW, 0, row - 1, len(cols) - 1)
     print_wide(ws, [col.width for col in printed], repeat_columns=3,
@@ -248,6 +249,7 @@ def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st
 
     count_text = f"{len(projects)} 个{c.spec.record_noun}"
     first_amount = next(i for i, col in enumerate(cols) if col.kind in ("amount", "count"))
+    ws.set_row(row, row_height([(f"{status.unit.name}{ROW_SUBTOTAL}" if sub else ROW_TOTAL, cols[1].width)]))
     span_first = 2 if sub else 1           # the count spans the name (and the short fields)
     if first_amount - 1 > span_first:
         ws.merge_range(row, span_first, row, first_amount - 1, count_text, text)
@@ -350,14 +352,16 @@ def detail_columns(c: Consolidated, table: SheetSpec) -> list[tuple[str, str, fl
     return out
 
 
-DETAIL_WIDTHS = {"serial": 6, "code": 10, "unit": 18, "record": 24, "official": 18}
+DETAIL_WIDTHS = {"serial": 5, "code": 8, "unit": 12, "record": 18, "official": 14}
+DETAIL_FIELD_WIDTH = (5, 22)          # a field's width on a 明细 sheet: its template width, within these
 
 
 def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
     columns = detail_columns(c, table)
     widths = []
     for col, (kind, fid, header) in enumerate(columns):
-        width = DETAIL_WIDTHS.get(kind) or min(40, max(8, table.field(fid).width))
+        low, high = DETAIL_FIELD_WIDTH
+        width = DETAIL_WIDTHS.get(kind) or min(high, max(low, table.field(fid).width * 0.7))
         widths.append(width)
         ws.write_string(0, col, header, st.header)
         ws.set_column(col, col, width)
@@ -382,10 +386,8 @@ def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
             row += 1
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(1, row - 1), len(columns) - 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    print_wide(ws, widths, repeat_columns=4, header_rows=(0, 0), last_row=max(0, row - 1),
+               title=f"{c.department}{c.year}年度{detail_sheet_name(table)}", footer_note=c.department)
 
 
 def _detail_value(kind, fid, row, p: Project, item, table: SheetSpec, indicators: bool, st):

@@ -67,6 +67,7 @@ class Field:
     prefill: bool = False
     code_list: str | None = None
     prompt: str = ""
+    example: str = ""                 # shown on 填报说明 as a filled example row
 
 
 @dataclass(frozen=True)
@@ -631,7 +632,7 @@ def _aliases(raw: dict, where: str, context: str, key: str = "aliases") -> tuple
     return tuple(aliases)
 
 
-FIELD_KEYS = {"id", "label", "type", "required", "max_length", "width", "prefill", "code_list", "prompt"}
+FIELD_KEYS = {"id", "label", "type", "required", "max_length", "width", "prefill", "code_list", "prompt", "example"}
 SHEET_KEYS = {"name", "noun", "rows", "fields", "groups"}
 
 
@@ -734,7 +735,8 @@ def _parse_field(f, fctx: str, code_lists: dict, where: str) -> Field:
         raise SpecError(f"{where}: {fctx} 的 prompt 必须是文字")
     return Field(id=field_id, label=_nonempty(f.get("label"), where, f"{fctx}.label"), type=ftype,
                  required=bool(f.get("required", False)), max_length=max_length, width=float(width),
-                 prefill=bool(f.get("prefill", False)), code_list=code_list, prompt=prompt)
+                 prefill=bool(f.get("prefill", False)), code_list=code_list, prompt=prompt,
+                 example=_text(f, "example", where, fctx))
 
 
 def _build_lookup(spec: FormSpec) -> None:

@@ -20,7 +20,7 @@ from .fileio import atomic_path
 from .ledger import Entry, Ledger, ScanResult, scan_into
 from .roster import Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, load_form
-from .xlstyle import FONT, row_height
+from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
 STATUS_ORDER = {STATUS_MISSING: 0, STATUS_BAD: 1, STATUS_OK: 2}     # who owes a file first
@@ -285,11 +285,11 @@ def status_json(report: StatusReport) -> str:
 
 def reminder_columns(report: StatusReport) -> tuple[tuple[str, float], ...]:
     records, indicators = report.nouns
-    return (("序号", 6), ("单位编码", 10), ("单位名称", 24), ("联系人", 10), ("联系电话", 15),
-            ("状态", 9), ("需要处理", 46), ("最新文件", 36), ("接收时间", 16), ("错误数", 7),
-            ("提示数", 7), (f"{records}数", 7), (f"{indicators}数", 7))
+    return (("序号", 5), ("单位编码", 9), ("单位名称", 18), ("联系人", 8), ("联系电话", 13),
+            ("状态", 7), ("需要处理", 34), ("最新文件", 26), ("接收时间", 16), ("错误数", 6),
+            ("提示数", 6), (f"{records}数", 6), (f"{indicators}数", 6))
 
-OTHER_COLUMNS = (("序号", 6), ("文件", 44), ("接收时间", 16), ("模板单位", 28), ("结果", 10), ("原因", 60))
+OTHER_COLUMNS = (("序号", 5), ("文件", 36), ("接收时间", 15), ("模板单位", 22), ("结果", 8), ("原因", 48))
 
 
 def write_status_xlsx(report: StatusReport, path: str | Path, roster: Roster | None = None) -> Path:
@@ -324,24 +324,19 @@ def _styles(wb) -> dict:
         "header": f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7"),
         "text": f(border=1, text_wrap=True),
         "center": f(border=1, align="center", text_wrap=True),
-        "int": f(border=1, align="center", num_format="0"),
-        "time": f(border=1, align="center", num_format="yyyy-mm-dd hh:mm"),
+        "int": f(border=1, align="center", num_format="0", font_name=NUMBER_FONT),
+        "time": f(border=1, align="center", num_format="yyyy-mm-dd hh:mm", font_name=NUMBER_FONT),
         STATUS_OK: f(border=1, align="center", font_color="#006100", bg_color="#C6EFCE"),
         STATUS_BAD: f(border=1, align="center", bold=True, font_color="#9C0006", bg_color="#FFC7CE"),
         STATUS_MISSING: f(border=1, align="center", bold=True, font_color="#9C5700", bg_color="#FFEB9C"),
     }
 
 
-def _print_setup(ws, columns: int, header_row: int, last_row: int) -> None:
+def _print_setup(ws, columns, header_row: int, last_row: int, title: str) -> None:
     ws.freeze_panes(header_row + 1, 0)
-    ws.autofilter(header_row, 0, max(header_row + 1, last_row), columns - 1)
-    ws.set_landscape()
-    ws.set_paper(9)                       # A4
-    ws.fit_to_pages(1, 0)                 # one page wide, as many pages tall as needed
-    ws.center_horizontally()
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(0, header_row)
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.autofilter(header_row, 0, max(header_row + 1, last_row), len(columns) - 1)
+    print_wide(ws, [w for _, w in columns], repeat_columns=3, header_rows=(0, header_row),
+               last_row=last_row, title=title)
 
 
 def _title(ws, title: str, subtitle: str, columns: int, st: dict) -> None:
@@ -393,7 +388,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
         else:
             for col in range(9, 13):
                 ws.write_blank(row, col, None, st["int"])
-    _print_setup(ws, len(columns), header_row, row)
+    _print_setup(ws, columns, header_row, row, report.title + "（催报）")
 
 
 def _write_others(ws, report: StatusReport, st: dict) -> None:
@@ -416,4 +411,4 @@ def _write_others(ws, report: StatusReport, st: dict) -> None:
         ws.write_string(row, 4, o.verdict, st["center"])
         ws.write_string(row, 5, o.reason, st["text"])
         _fit_row(ws, row, {1: o.path, 3: f"{o.unit_code} {o.unit_name}", 5: o.reason}, OTHER_COLUMNS)
-    _print_setup(ws, len(OTHER_COLUMNS), header_row, row)
+    _print_setup(ws, OTHER_COLUMNS, header_row, row, report.title + "：名单外的文件")

@@ -26,8 +26,10 @@ from .fileio import atomic_folder
 from .roster import BudgetRow, Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, SheetSpec, load_form, normalize_label
 from .values import TEMPLATE_OPERATORS
+from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
 
-FONT = "宋体"
+INSTRUCTIONS_WIDTH = 110
+
 VALIDATION_TEXT_MAX = 255             # Excel's limit for a data validation prompt or error message
 # Re-exported for callers that knew them here.
 __all__ = ["CODES_SHEET", "FIRST_DATA_ROW", "HEADER_ROW", "INSTRUCTIONS_SHEET", "META_KEYS", "META_SHEET",
@@ -56,6 +58,26 @@ class TemplateContent:
 
 # --- the writer ---------------------------------------------------------------------------
 
+# The input cells' formats by field type (a marked cell of an annotated copy keeps them, adding its fill).
+INPUT_FORMATS = {
+    "text": {"num_format": "@", "text_wrap": True},
+    "longtext": {"num_format": "@", "text_wrap": True, "valign": "top"},
+    "code": {"num_format": "@", "text_wrap": True},
+    "date": {"num_format": "yyyy-mm-dd", "align": "center"},
+    "amount": {"num_format": "#,##0.00", "font_name": NUMBER_FONT},
+    "project_ref": {"num_format": "@", "text_wrap": True},
+    "level1": {"num_format": "@", "text_wrap": True},
+    "level2": {"num_format": "@", "text_wrap": True},
+    "operator": {"num_format": "@", "align": "center"},
+    # Text format: "85%" stays "85%" instead of becoming 0.85, and "=100" is not a formula.
+    "value": {"num_format": "@", "align": "right", "text_wrap": True},
+    "count": {"num_format": "0", "align": "center"},
+    "unit": {"num_format": "@", "align": "center"},
+}
+MARK_STYLES = {"error": {"bg_color": "#FF9999", "border": 1, "border_color": "#C00000"},
+               "warning": {"bg_color": "#FFE699", "border": 1, "border_color": "#BF8F00"}}
+
+
 class _Formats:
     """All cell formats of one workbook, made once."""
 
@@ -67,6 +89,7 @@ class _Formats:
 
         self.title = fmt(bold=True, font_size=16, align="center")
         self.text = fmt(text_wrap=True, valign="top")
+        self.example = fmt(text_wrap=True, valign="top", font_color="#595959")
         self.bold = fmt(bold=True)
         self.group = fmt(bold=True, align="center", border=1, bg_color="#BDD7EE")
         self.header = fmt(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7")
@@ -74,24 +97,11 @@ class _Formats:
                                    bg_color="#DDEBF7", font_color="#C00000")
         # Input columns are unlocked by *column* format: LibreOffice keeps column formats to
         # the last row, while row formats came back locked below row ~1,000 (reliability.md).
-        self.input = {
-            "text": fmt(locked=False, num_format="@", text_wrap=True),
-            "longtext": fmt(locked=False, num_format="@", text_wrap=True, valign="top"),
-            "code": fmt(locked=False, num_format="@"),
-            "date": fmt(locked=False, num_format="yyyy-mm-dd", align="center"),
-            "amount": fmt(locked=False, num_format="#,##0.00"),
-            "project_ref": fmt(locked=False, num_format="@", text_wrap=True),
-            "level1": fmt(locked=False, num_format="@"),
-            "level2": fmt(locked=False, num_format="@"),
-            "operator": fmt(locked=False, num_format="@", align="center"),
-            # Text format: "85%" stays "85%" instead of becoming 0.85, and "=100" is not a formula.
-            "value": fmt(locked=False, num_format="@", align="right"),
-            "count": fmt(locked=False, num_format="0", align="center"),
-            "unit": fmt(locked=False, num_format="@", align="center"),
-        }
+        self.input_props = {ftype: {**base, "locked": False, **props} for ftype, props in INPUT_FORMATS.items()}
+        self.input = {ftype: wb.add_format(props) for ftype, props in self.input_props.items()}
         grey = {"bg_color": "#EDEDED", "border": 1, "locked": True}
         self.prefill = {
-            "amount": fmt(num_format="#,##0.00", **grey),
+            "amount": fmt(num_format="#,##0.00", font_name=NUMBER_FONT, **grey),
             "text": fmt(num_format="@", text_wrap=True, **grey),
         }
         self.code = fmt(num_format="@")
@@ -118,15 +128,18 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     names = _write_codes(wb, codes, spec, formats)
     _write_instructions(instructions, spec, request, formats)
     for sheet, ws in data_sheets:
-        _write_data_sheet(wb, ws, sheet, spec, formats, names)
+        _write_data_sheet(wb, ws, sheet, spec, formats, names, request.year)
     _write_prefill(data_sheets[0][1], spec, prefill, formats)
     if content:
         for sheet, ws in data_sheets:
             _write_content(wb, ws, sheet, content, formats)
 
+    # The names typed so far, without the empty rows below them (the list is as long as the names).
     first, last = FIRST_DATA_ROW + 1, FIRST_DATA_ROW + spec.projects.rows
     letter = xl_col_to_name(spec.projects.column("name"))
-    wb.define_name("ProjectNames", f"='{spec.projects.name}'!${letter}${first}:${letter}${last}")
+    sheet = f"'{spec.projects.name}'"
+    wb.define_name("ProjectNames", f"=OFFSET({sheet}!${letter}${first},0,0,"
+                                   f"MAX(1,COUNTA({sheet}!${letter}${first}:${letter}${last})),1)")
 
     meta_values = {**identity,
                    "截止日期": request.deadline.isoformat() if request.deadline else "",
@@ -198,29 +211,42 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     ]
     values = {"money_unit": spec.money_unit, **{sheet.key: sheet.name for sheet in spec.data_sheets}}
     lines += [(f"{n}. {line.format(**values)}", formats.text) for n, line in enumerate(spec.instructions, start=1)]
-    ws.set_column(0, 0, 110)
+    lines += [("", None), ("表头为红色的列是必填项；灰色单元格是预算预填内容，不能修改；"
+                           "选中一个单元格可以看到它的填写提示。", formats.text)]
+    for sheet in spec.data_sheets:
+        shown = [f for f in sheet.fields if f.example]
+        if not shown:
+            continue
+        lines += [("", None), (f"示例：“{sheet.name}”表中的一行（只作参考，不要照抄）", formats.bold)]
+        lines += [(f"　　{f.label}：{f.example}", formats.example) for f in shown]
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
     for row, (text, fmt) in enumerate(lines):
         if fmt is None:
             continue
         ws.write_string(row, 0, text, fmt)
-        ws.set_row(row, 30 if row == 0 else 22 if len(text) < 60 else 36)
+        ws.set_row(row, 30 if row == 0 else row_height([(text, INSTRUCTIONS_WIDTH)], font_points=11, minimum=22))
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 1)
+    ws.fit_to_pages(1, 0)
     ws.hide_gridlines(2)
 
 
-def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict) -> None:
+def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict, year: int) -> None:
     first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + sheet.rows - 1
     for col, f in enumerate(sheet.fields):
         ws.set_column(col, col, f.width, formats.input[f.type])
         header = formats.required_header if f.required else formats.header
         ws.write_string(HEADER_ROW, col, f.label, header)
-        _validate(ws, sheet, spec, col, f, first, last, names)
+        _validate(ws, sheet, spec, col, f, first, last, names, year)
     grouped: set[int] = set()
     for group in sheet.groups:
         a, b = sheet.column(group.first), sheet.column(group.last)
         grouped.update(range(a, b + 1))
+        if a == 0 and b > 0:
+            # Column A repeats on every printed page: its group cell stands alone, so that the group's
+            # label is not printed again over the next group's on the following pages.
+            ws.write_blank(GROUP_ROW, 0, None, formats.group)
+            a = 1
         if a == b:
             ws.write_string(GROUP_ROW, a, group.label, formats.group)
         else:
@@ -229,18 +255,17 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
         if col not in grouped:   # the column format unlocks every row it does not overrule
             ws.write_blank(GROUP_ROW, col, None, formats.locked)
     ws.set_row(GROUP_ROW, 20)
-    ws.set_row(HEADER_ROW, 32)
+    ws.set_row(HEADER_ROW, row_height([(f.label, f.width) for f in sheet.fields], font_points=11, minimum=32))
     ws.freeze_panes(FIRST_DATA_ROW, 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(GROUP_ROW, HEADER_ROW)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    # Printed at 100%, the columns split over pages with the first (the record's name) on each.
+    print_wide(ws, [f.width for f in sheet.fields], repeat_columns=1, header_rows=(GROUP_ROW, HEADER_ROW),
+               title=sheet.name, blocks=[sheet.column(g.first) for g in sheet.groups])
 
 
-def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict) -> None:
-    """One data validation per input column, with a Chinese prompt and a stop-style error."""
+def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict,
+              year: int) -> None:
+    """One data validation per input column, with a Chinese prompt and a stop-style error that says
+    what the validation enforces."""
     opts: dict = {"input_title": f.label[:32], "input_message": f.prompt[:VALIDATION_TEXT_MAX],
                   "error_title": "输入有误", "error_type": "stop", "ignore_blank": True}
     level1 = [i for i, other in enumerate(sheet.fields) if other.type == "level1"]
@@ -263,11 +288,12 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
         opts.update(validate="list", source=list(TEMPLATE_OPERATORS),
                     error_message="请选择 ≥、≤、＝、>、< 之一；定性指标请留空。")
     elif f.type == "date":
-        opts.update(validate="date", criteria="between", minimum=dt.date(2000, 1, 1),
-                    maximum=dt.date(2099, 12, 31), error_message="请填写有效日期，如 2023-01-01。")
+        opts.update(_date_rule(sheet, f, row1, year))
     elif f.type == "amount":
-        opts.update(validate="decimal", criteria="between", minimum=0, maximum=1e12,
-                    error_message=f"请填写不小于 0 的金额（{spec.money_unit}），最多两位小数。")
+        # A custom rule, because Excel's decimal validation cannot limit the number of decimals.
+        cell = f"{xl_col_to_name(col)}{row1}"
+        opts.update(validate="custom", value=f"=AND(ISNUMBER({cell}),{cell}>=0,{cell}<1000000000000000,ROUND({cell},2)={cell})",
+                    error_message=f"请填写不小于 0、最多两位小数的金额（{spec.money_unit}）。")
     elif f.type == "count":
         opts.update(validate="integer", criteria="between", minimum=0, maximum=10_000_000,
                     error_message="请填写不小于 0 的整数。")
@@ -280,6 +306,23 @@ def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, las
         opts["error_message"] = opts["error_message"][:VALIDATION_TEXT_MAX]
     if ws.data_validation(first, col, last, col, opts) != 0:
         raise RuntimeError(f"data validation rejected for {sheet.name}.{f.id}")
+
+
+def _date_rule(sheet: SheetSpec, f, row1: int, year: int) -> dict:
+    """Dates a project of this year can have: it starts by the end of the year and ends in it or
+    later (P-06), and the end is not before the start (P-05)."""
+    this = f"{xl_col_to_name(sheet.column(f.id))}{row1}"
+    if sheet.kind == "records" and f.id == "start":
+        return dict(validate="date", criteria="between", minimum=dt.date(year - 30, 1, 1),
+                    maximum=dt.date(year, 12, 31), error_message=f"请填写 {year} 年底以前的日期，如 {year}-01-01。")
+    if sheet.kind == "records" and f.id == "end":
+        start = (f"{xl_col_to_name(sheet.column('start'))}{row1}") if sheet.has("start") else None
+        after = f",OR({start}=\"\",{this}>={start})" if start else ""
+        return dict(validate="custom",
+                    value=f"=AND(ISNUMBER({this}),{this}>=DATE({year},1,1),{this}<=DATE({year + 30},12,31){after})",
+                    error_message=f"请填写 {year} 年或以后的日期，且不早于开始日期，如 {year}-12-31。")
+    return dict(validate="date", criteria="between", minimum=dt.date(2000, 1, 1), maximum=dt.date(2100, 12, 31),
+                error_message=f"请填写有效日期，如 {year}-01-01。")
 
 
 def _write_prefill(ws, spec: FormSpec, prefill: list[dict], formats: _Formats) -> None:
@@ -295,30 +338,23 @@ def _write_prefill(ws, spec: FormSpec, prefill: list[dict], formats: _Formats) -
                 ws.write_string(r, col, value, formats.prefill["text"])
 
 
-MARK_COLORS = {"error": "#FF9999", "warning": "#FFE699"}
-
-
 def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: _Formats) -> None:
-    """Lay a unit's values (as read) into the fresh template; marked cells get a fill and a comment."""
+    """Lay a unit's values (as read) into the fresh template: each row as high as its wrapped text
+    needs; marked cells keep their column's format (alignment, number format) with a fill, a border
+    and the findings as a comment."""
     cache: dict = {}
 
     def fmt_for(col: int, severity: str | None):
         ftype = sheet.fields[col].type if col < len(sheet.fields) else "text"
         if severity is None:
             return formats.input[ftype]
-        key = (ftype, severity)
-        if key not in cache:
-            base = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "locked": False,
-                    "bg_color": MARK_COLORS[severity], "border": 1, "border_color": "#C00000"
-                    if severity == "error" else "#BF8F00"}
-            base["num_format"] = {"date": "yyyy-mm-dd", "amount": "#,##0.00"}.get(ftype, "@")
-            if ftype not in ("date", "amount"):
-                base["text_wrap"] = True
-            cache[key] = wb.add_format(base)
-        return cache[key]
+        if (ftype, severity) not in cache:
+            cache[(ftype, severity)] = wb.add_format({**formats.input_props[ftype], **MARK_STYLES[severity]})
+        return cache[(ftype, severity)]
 
     values = content.cells.get(sheet.name, {})
     marks = content.marks.get(sheet.name, {})
+    texts: dict[int, list] = {}
     for (r, c) in sorted(set(values) | set(marks)):
         severity, note = marks.get((r, c), (None, None))
         value = values.get((r, c))
@@ -331,8 +367,12 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
             ws.write_number(r, c, float(value), fmt)
         else:
             ws.write_string(r, c, str(value), fmt)
+            if c < len(sheet.fields) and sheet.fields[c].type not in ("date", "amount", "count"):
+                texts.setdefault(r, []).append((str(value), sheet.fields[c].width))
         if note:
             ws.write_comment(r, c, note, {"author": "jixiao", "x_scale": 2.2, "y_scale": 1.6})
+    for r, cells in texts.items():
+        ws.set_row(r, row_height(cells, font_points=11, minimum=15))
 
 
 _WORKBOOK_PR = re.compile(rb"(<workbookPr\b[^>]*/>)")

@@ -11,26 +11,33 @@ import unicodedata
 from functools import lru_cache
 
 FONT = "宋体"
+# Amounts print in Arial: Excel and WPS have it, LibreOffice prints it as Liberation Sans (same
+# metrics), while 宋体's Latin digits come out as DejaVu Sans there, a quarter wider ("###").
+NUMBER_FONT = "Arial"
 MAX_ROW_POINTS = 409                  # Excel's limit for one row
 
 
 @lru_cache(maxsize=65536)
-def display_width(text: str) -> int:
-    """Width in column units: wide (CJK, full-width, and the ambiguous quotes “” …) count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+def display_width(text: str) -> float:
+    """Width in half-ems: wide characters (CJK, full-width, the ambiguous quotes “” …) count two,
+    others 1.25 (the Latin fonts LibreOffice and WPS print with are wider than half an em)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1.25 for ch in text)
 
 
 @lru_cache(maxsize=65536)
-def lines_needed(text: str, width_chars: float) -> int:
-    """Lines a wrapped cell of `width_chars` column units needs for `text` (newlines included)."""
-    per_line = max(1, int(width_chars * 0.95) - 1)
+def lines_needed(text: str, width_chars: float, font_points: float = 10) -> int:
+    """Lines a wrapped cell `width_chars` wide (Excel's unit: 0.75 × (7w + 5) pt) needs for `text`
+    at `font_points`, newlines included."""
+    available = 0.75 * (7 * width_chars + 5) - 4              # cell padding
+    per_line = max(1.0, available / (font_points / 2))
     return sum(max(1, -(-display_width(part) // per_line)) for part in (text or "").split("\n"))
 
 
 def text_height(text: str | None, width_chars: float, font_points: float = 10, minimum: float = 20) -> float:
-    """Row height (points) that shows `text` whole in a wrapped cell of `width_chars`."""
-    line = font_points * 1.35
-    return max(minimum, min(MAX_ROW_POINTS, lines_needed(text or "", width_chars) * line + 6))
+    """Row height (points) that shows `text` whole in a wrapped cell of `width_chars`: CJK lines print
+    at 1.45 em in LibreOffice (Noto CJK), a little less in Excel (SimSun); 1.5 em fits both."""
+    line = font_points * 1.5
+    return max(minimum, min(MAX_ROW_POINTS, lines_needed(text or "", width_chars, font_points) * line + 5))
 
 
 def row_height(cells, font_points: float = 10, minimum: float = 18) -> float:
@@ -64,22 +71,32 @@ def column_points(width: float) -> float:
     return 0.75 * (7 * width + 5)
 
 
-def page_starts(widths: list[float], repeat: int, page_points: float = A4_LANDSCAPE_POINTS) -> list[int]:
+def page_starts(widths: list[float], repeat: int, page_points: float = A4_LANDSCAPE_POINTS,
+                blocks: list[int] | None = None) -> list[int]:
     """The columns where a new page starts when `widths` are printed at 100% with the first `repeat`
-    columns repeated on every page: as many whole columns on a page as fit."""
+    columns repeated on every page: as many whole columns on a page as fit, and when `blocks` (the
+    first columns of groups that belong together) are given, pages break only there where a block
+    fits on a page of its own."""
     fixed = sum(column_points(w) for w in widths[:repeat])
     starts, used = [], fixed
-    for col in range(repeat, len(widths)):
-        need = column_points(widths[col])
+    bounds = sorted(set(blocks or ()) | {len(widths)})
+    col = repeat
+    while col < len(widths):
+        end = next((b for b in bounds if b > col), len(widths)) if blocks else col + 1
+        need = sum(column_points(w) for w in widths[col:end])
+        if blocks and fixed + need > page_points:      # a block wider than a page: column by column
+            end, need = col + 1, column_points(widths[col])
         if used + need > page_points and used > fixed:
             starts.append(col)
             used = fixed
         used += need
+        col = end
     return starts
 
 
-def print_wide(ws, widths: list[float], *, repeat_columns: int, header_rows: tuple[int, int], last_row: int,
-               title: str = "", footer_note: str = "") -> None:
+def print_wide(ws, widths: list[float], *, repeat_columns: int, header_rows: tuple[int, int],
+               last_row: int | None = None, title: str = "", footer_note: str = "",
+               blocks: list[int] | None = None) -> None:
     """A4 landscape at 100%: columns split over pages with the first ones repeated, the header rows
     repeated, the title in the page header and page numbers in the footer; the print area is the
     table (columns beyond `widths` — links, helper columns — are for the screen)."""
@@ -90,15 +107,42 @@ def print_wide(ws, widths: list[float], *, repeat_columns: int, header_rows: tup
     if repeat_columns:
         ws.repeat_columns(0, repeat_columns - 1)
     ws.repeat_rows(*header_rows)
-    starts = page_starts(widths, repeat_columns)
+    starts = page_starts(widths, repeat_columns, blocks=blocks)
     if starts:
         ws.set_v_pagebreaks(starts)
-    ws.print_area(0, 0, max(last_row, header_rows[1]), len(widths) - 1)
+    if last_row is not None:         # without one, what is filled in prints (a template's empty rows do not)
+        ws.print_area(0, 0, max(last_row, header_rows[1]), len(widths) - 1)
     if title:
         ws.set_header(f"&C&10{_header_text(title)}")
     ws.set_footer(f"&C&10{_header_text(footer_note) + '    ' if footer_note else ''}第 &P 页，共 &N 页")
 
 
+def first_page_columns(widths: list[float], repeat: int, blocks: list[int] | None = None) -> int:
+    """How many columns print on the first page (a title or note merged wider would be cut)."""
+    starts = page_starts(widths, repeat, blocks=blocks)
+    return starts[0] if starts else len(widths)
+
+
 def _header_text(text: str) -> str:
     """Text for a page header/footer: & is a code there, and Excel keeps at most 255 characters."""
     return text.replace("&", "&&")[:200]
+
+
+def balanced(text: str, width_chars: float, font_points: float = 10) -> str:
+    """A short text that wraps, broken into lines of even length ("市科协机构及 / 常委会会议费"
+    rather than "市科协机构及常委会会议 / 费"); texts that fit, or hold their own line breaks, stay."""
+    if not text or "\n" in text:
+        return text
+    lines = lines_needed(text, width_chars, font_points)
+    if lines < 2:
+        return text
+    target = display_width(text) / lines
+    out, current, used = [], "", 0.0
+    for ch in text:
+        w = display_width(ch)
+        if current and used + w / 2 > target and len(out) < lines - 1:
+            out.append(current)
+            current, used = "", 0.0
+        current += ch
+        used += w
+    return "\n".join(out + [current])
