@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -220,3 +221,65 @@ def test_forms_split_over_sheets_past_excel_limits(tmp_path, fixed_returns, rost
     for location in links:
         sheet, cell = location.rsplit("!", 1)
         assert wb[sheet.strip("'")][cell].value == "财政项目支出绩效目标申报表"
+
+
+# --- the 汇总表 under recalculation, and its XML as a golden file ----------------------------------
+
+GOLDEN_SUMMARY = Path(__file__).parent / "data" / "golden" / "summary-small.xml"
+
+
+def small_merge(tmp_path, templates, roster) -> Path:
+    """Two units, three clean projects: the smallest 汇总表 with subtotals, a total and blanks."""
+    a = make_return(tmp_path, templates["310001"], unit_data(clean_project("培训项目"), clean_project("会议项目")))
+    b = make_return(tmp_path, templates["310002"], unit_data(clean_project("宣传项目", 年度其他资金="0.00",
+                                                                           年度资金申请总额="100000.00")))
+    return merge_files([a, b], tmp_path / "out.xlsx", roster=roster, department=DEPT, year=YEAR).path
+
+
+def golden_summary_text(path: Path) -> str:
+    """Every worksheet's XML and the workbook's, one tag per line (docProps, with its time, left out)."""
+    import re
+    import zipfile
+
+    out = []
+    with zipfile.ZipFile(path) as zf:
+        for name in sorted(zf.namelist()):
+            if name == "xl/workbook.xml" or name.startswith("xl/worksheets/sheet"):
+                out.append(f"== {name}")
+                out.append(re.sub(r"><", ">\n<", zf.read(name).decode("utf-8")))
+    return "\n".join(out) + "\n"
+
+
+def test_golden_summary(tmp_path, templates, roster):
+    actual = golden_summary_text(small_merge(tmp_path, templates, roster))
+    if os.environ.get("JIXIAO_REGEN_GOLDEN"):
+        GOLDEN_SUMMARY.write_text(actual, encoding="utf-8")
+    expected = GOLDEN_SUMMARY.read_text(encoding="utf-8")
+    assert actual == expected, ("the 汇总表's sheets changed; if intended, regenerate with "
+                                "JIXIAO_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/test_merge.py -k golden")
+
+
+@pytest.mark.requires_soffice("pdftotext")
+def test_totals_hold_when_a_client_recalculates_them_whatever_the_names(tmp_path):
+    """A unit whose name ends in 小计 (or is 合计): LibreOffice recalculating every formula on load
+    gives the totals of the inputs — the totals add rows by a kind jixiao writes, not by any name."""
+    import python_calamine
+
+    from jixiao.roster import Roster, Unit
+    from jixiao.template import write_templates
+    from printcheck import recalculated
+
+    roster = Roster([Unit("310001", "上海市欧美同学会小计"), Unit("310002", "合计")])
+    made = {p.name.split("_")[0]: p for p in write_templates(roster, DEPT, YEAR, tmp_path / "t")}
+    a = make_return(tmp_path, made["310001"], unit_data(clean_project("培训项目"), clean_project("会议项目")))
+    b = make_return(tmp_path, made["310002"], unit_data(clean_project("宣传项目")))
+    result = merge_files([a, b], tmp_path / "out.xlsx", roster=roster, department=DEPT, year=YEAR)
+    again = recalculated(result.path, tmp_path / "lo")
+    rows = python_calamine.CalamineWorkbook.from_path(str(again)).get_sheet_by_name(SUMMARY_SHEET).to_python()
+    header = rows[SUMMARY_HEADER_ROW]
+    col = header.index("年度资金申请总额")
+    kind = header.index("行类型")
+    (total,) = [r for r in rows if r[kind] == "合计"]
+    assert Decimal(str(total[col])).quantize(Decimal("0.01")) == Decimal("360000.00")
+    subtotals = [Decimal(str(r[col])).quantize(Decimal("0.01")) for r in rows if r[kind] == "小计"]
+    assert subtotals == [Decimal("240000.00"), Decimal("120000.00")]

@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import blocks
 from .merge import Consolidated, Project
 from .spec import SheetSpec
-from .xlstyle import FONT, NUMBER_FONT, first_page_columns, print_wide, row_height
+from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_title
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -49,6 +49,8 @@ class _Styles:
         self.date = f(border=1, align="center", num_format="yyyy-mm-dd", font_name=NUMBER_FONT)
         self.money = f(border=1, num_format="#,##0.00", font_name=NUMBER_FONT)
         self.note_left = f(align="left", text_wrap=True, valign="top")
+        self.note_plain = f(align="left")
+        self.title_left = f(bold=True, font_size=16, align="left", text_wrap=True)
         self.helper = f(font_color="#808080")
         self.int = f(border=1, align="center", num_format="0", font_name=NUMBER_FONT)
         self.link = f(border=1, align="center", font_color="blue", underline=1)
@@ -135,11 +137,11 @@ def summary_columns(c: Consolidated) -> list[SummaryColumn]:
     """Printed columns first (serial, unit, name, the record's short fields, amounts, counts per 一级),
     then the screen-only helper columns."""
     records = c.spec.projects
-    cols = [SummaryColumn("序号", 5, "serial"), SummaryColumn("实施单位", 14, "unit"),
+    cols = [SummaryColumn("序号", 5, "serial"), SummaryColumn("实施单位", 16, "unit"),
             SummaryColumn(records.label("name"), 22, "name")]
-    cols += [SummaryColumn(f.label, 11 if f.type == "date" else 7 if f.type == "count" else 10, "info", f)
+    cols += [SummaryColumn(f.label, 11 if f.type == "date" else 7 if f.type == "count" else 12, "info", f)
              for f in info_fields(c)]
-    cols += [SummaryColumn(records.label(fid), 14, "amount", records.field(fid)) for fid in c.amount_fields()]
+    cols += [SummaryColumn(records.label(fid), 13, "amount", records.field(fid)) for fid in c.amount_fields()]
     cols += [SummaryColumn(f"{l1.name}数", 6, "count", l1) for l1 in c.spec.hierarchy]
     cols += [SummaryColumn("指标合计", 6, "count_total")]
     return cols + [SummaryColumn(LINK_COLUMN, 8, "link"), SummaryColumn(KIND_COLUMN, 6, "row_kind"),
@@ -152,16 +154,14 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
     kind_col = next(i for i, col in enumerate(cols) if col.kind == "row_kind")
     totals = set(c.spec.total_ids())
     noun = c.spec.record_noun
-    last_print = first_page_columns([col.width for col in printed], 3) - 1
     title = f"{c.department}{c.year}年度{c.spec.summary_title}"
-    ws.merge_range(0, 0, 0, last_print, title, st.title)
+    write_title(ws, 0, title, [col.width for col in printed], 3, st.title_left)
     reported = sum(1 for u in c.units if u.projects)
-    ws.merge_range(1, 0, 1, last_print, f"金额单位：{c.spec.money_unit}　　{noun} {len(c.projects)} 个　　"
-                                        f"报送单位 {reported} 个", st.note)
+    ws.write_string(1, 0, f"金额单位：{c.spec.money_unit}　　{noun} {len(c.projects)} 个　　报送单位 {reported} 个",
+                    st.note_plain)
     for i, col in enumerate(cols):
         ws.write_string(SUMMARY_HEADER_ROW, i, col.label, st.header)
         ws.set_column(i, i, col.width)
-    ws.set_row(0, 30)
     ws.set_row(SUMMARY_HEADER_ROW, row_height([(col.label, col.width) for col in cols], font_points=10))
     first_data = row = SUMMARY_HEADER_ROW + 1
     serial = 0
@@ -352,19 +352,19 @@ def detail_columns(c: Consolidated, table: SheetSpec) -> list[tuple[str, str, fl
     return out
 
 
-DETAIL_WIDTHS = {"serial": 5, "code": 8, "unit": 12, "record": 18, "official": 14}
+DETAIL_WIDTHS = {"serial": 5, "code": 8, "unit": 14, "record": 20, "official": 13}
 DETAIL_FIELD_WIDTH = (5, 22)          # a field's width on a 明细 sheet: its template width, within these
 
 
 def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
     columns = detail_columns(c, table)
-    widths = []
+    low, high = DETAIL_FIELD_WIDTH
+    widths = fit_page([DETAIL_WIDTHS.get(kind) or min(high, max(low, table.field(fid).width * 0.7))
+                       for kind, fid, _ in columns], fixed=4)
     for col, (kind, fid, header) in enumerate(columns):
-        low, high = DETAIL_FIELD_WIDTH
-        width = DETAIL_WIDTHS.get(kind) or min(high, max(low, table.field(fid).width * 0.7))
-        widths.append(width)
         ws.write_string(0, col, header, st.header)
-        ws.set_column(col, col, width)
+        ws.set_column(col, col, widths[col])
+    ws.set_row(0, row_height([(header, w) for (_, _, header), w in zip(columns, widths)]))
     indicators = table.kind == "indicators"
     row = 1
     for p in c.projects:
@@ -435,8 +435,7 @@ def _write_status(ws, c: Consolidated, st: _Styles) -> None:
     only when there is no file."""
     columns = status_columns(c)
     title = f"{c.department}{c.year}年度{c.spec.summary_title.removesuffix('汇总表')}报送情况"
-    ws.merge_range(0, 0, 0, len(columns) - 1, title, st.title)
-    ws.set_row(0, 30)
+    write_title(ws, 0, title, [w for _, w in columns], 3, st.title_left)
     header_row = 1
     for col, (label, width) in enumerate(columns):
         ws.write_string(header_row, col, label, st.header)

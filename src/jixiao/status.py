@@ -20,7 +20,7 @@ from .fileio import atomic_path
 from .ledger import Entry, Ledger, ScanResult, scan_into
 from .roster import Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, load_form
-from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
+from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height, write_title
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
 STATUS_ORDER = {STATUS_MISSING: 0, STATUS_BAD: 1, STATUS_OK: 2}     # who owes a file first
@@ -319,7 +319,7 @@ def _styles(wb) -> dict:
         return wb.add_format({**base, **kw})
 
     return {
-        "title": f(bold=True, font_size=16, align="center"),
+        "title": f(bold=True, font_size=16, align="left", text_wrap=True),
         "subtitle": f(align="left", font_size=10),
         "header": f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7"),
         "text": f(border=1, text_wrap=True),
@@ -339,10 +339,10 @@ def _print_setup(ws, columns, header_row: int, last_row: int, title: str) -> Non
                last_row=last_row, title=title)
 
 
-def _title(ws, title: str, subtitle: str, columns: int, st: dict) -> None:
-    ws.merge_range(0, 0, 0, columns - 1, title, st["title"])
-    ws.set_row(0, 28)
-    ws.merge_range(1, 0, 1, columns - 1, subtitle, st["subtitle"])
+def _title(ws, title: str, subtitle: str, columns, st: dict) -> None:
+    widths = [w for _, w in columns]
+    write_title(ws, 0, title, widths, 3, st["title"])
+    ws.write_string(1, 0, subtitle, st["subtitle"])       # left-aligned: runs on over the empty cells
 
 
 def _fit_row(ws, row: int, texts: dict[int, str], columns) -> None:
@@ -358,7 +358,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
     header_row = 2
     subtitle = f"统计时间：{_time(report.generated)}　　{report.summary_line()}"
     columns = reminder_columns(report)
-    _title(ws, report.title + "（催报）", subtitle, len(columns), st)
+    _title(ws, report.title + "（催报）", subtitle, columns, st)
     for col, (label, width) in enumerate(columns):
         ws.write_string(header_row, col, label, st["header"])
         ws.set_column(col, col, width)
@@ -394,7 +394,7 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
 def _write_others(ws, report: StatusReport, st: dict) -> None:
     header_row = 2
     subtitle = f"统计时间：{_time(report.generated)}　　以下文件不属于名单中的任何单位，未计入报送情况"
-    _title(ws, report.title + "：名单外的文件", subtitle, len(OTHER_COLUMNS), st)
+    _title(ws, report.title + "：名单外的文件", subtitle, OTHER_COLUMNS, st)
     for col, (label, width) in enumerate(OTHER_COLUMNS):
         ws.write_string(header_row, col, label, st["header"])
         ws.set_column(col, col, width)

@@ -60,15 +60,33 @@ def chunks(text: str, width_chars: float, font_points: float = 10, max_points: f
 
 # --- printing wide sheets ----------------------------------------------------------------------
 # A4 landscape is 297 mm wide; with 0.3" margins 799 pt remain. A column of width w (in units of the
-# default font's digit, Calibri/Carlito 11) is (7w + 5) px at 96 dpi, i.e. 0.75 * (7w + 5) pt. Body text
+# default font's digit, Calibri/Carlito 11) is (7w + 5) px at 96 dpi in Excel, i.e. 0.75 * (7w + 5) pt;
+# LibreOffice prints it some 8% wider (measured on the PDF of a 明细 sheet), which is what counts here. Body text
 # set in 10 pt stays at 10 pt when the sheet prints at 100%: columns are split over pages instead of
 # shrinking a wide table to one page width (19 columns on one A4 width print at 6 pt).
 A4_LANDSCAPE_POINTS = 799.0
 A4_PORTRAIT_POINTS = 540.0
 
 
+COLUMN_SLOPE, COLUMN_PAD = 0.75 * 7.6, 0.75 * 5      # points per width unit, points per column
+
+
 def column_points(width: float) -> float:
-    return 0.75 * (7 * width + 5)
+    return COLUMN_SLOPE * width + COLUMN_PAD
+
+
+def fit_page(widths: list[float], fixed: int = 0, page_points: float = A4_LANDSCAPE_POINTS,
+             minimum: float = 5) -> list[float]:
+    """Column widths narrowed, all but the first `fixed` alike, until the table fits one page width
+    (a flat list reads better on one page than over two); wrapped text then takes more lines."""
+    total = sum(column_points(w) for w in widths)
+    if total <= page_points:
+        return list(widths)
+    head = sum(column_points(w) for w in widths[:fixed])
+    rest = widths[fixed:]
+    spare = page_points - head - COLUMN_PAD * len(rest)
+    factor = max(0.0, spare / (COLUMN_SLOPE * sum(rest))) if rest else 1
+    return list(widths[:fixed]) + [max(minimum, int(w * factor * 4) / 4) for w in rest]
 
 
 def page_starts(widths: list[float], repeat: int, page_points: float = A4_LANDSCAPE_POINTS,
@@ -103,6 +121,7 @@ def print_wide(ws, widths: list[float], *, repeat_columns: int, header_rows: tup
     ws.set_landscape()
     ws.set_paper(9)
     ws.set_print_scale(100)
+    ws.print_across()                 # the pages of one band of rows, left to right, then the next rows
     ws.set_margins(left=0.3, right=0.3, top=0.7, bottom=0.6)
     if repeat_columns:
         ws.repeat_columns(0, repeat_columns - 1)
@@ -146,3 +165,15 @@ def balanced(text: str, width_chars: float, font_points: float = 10) -> str:
         current += ch
         used += w
     return "\n".join(out + [current])
+
+
+def write_title(ws, row: int, text: str, widths: list[float], repeat: int, fmt, font_points: float = 16) -> None:
+    """A sheet's title: across the table when it prints on one page width, else across the columns
+    every page repeats, so that each page shows the whole title and none a piece of it."""
+    last = len(widths) - 1 if not page_starts(widths, repeat) else max(0, repeat - 1)
+    width = sum(widths[:last + 1])
+    if last > 0:
+        ws.merge_range(row, 0, row, last, text, fmt)      # fmt wraps: the text stays as written
+    else:
+        ws.write_string(row, 0, text, fmt)
+    ws.set_row(row, text_height(text, width, font_points, minimum=font_points * 1.8))
