@@ -15,6 +15,7 @@ from jixiao.check import check_files
 from jixiao.cli import app
 from jixiao.annotate import annotate
 from jixiao.roster import load_budget, load_roster
+from jixiao.spec import load_form
 from jixiao.template import write_templates
 
 DEPT, YEAR = "上海市示例主管部门", 2023
@@ -191,3 +192,18 @@ def test_user_text_is_not_taken_for_terminal_markup(tmp_path, templates):
     edit_cells(path, {("绩效指标", f"A{r}"): "不存在[/]" for r in range(3, 4)})
     result = runner.invoke(app, ["check", str(path)])
     assert "不存在[/]" in result.output and result.exit_code == 1
+
+
+def test_annotated_copy_marks_cells_without_losing_their_format(tmp_path, seed_returns, roster):
+    """A marked cell keeps its column's number format and alignment, and gets the fill; the 校验结果
+    sheet says the file can be returned as it is (the reader ignores the sheet)."""
+    (report,) = check_files([seed_returns["310002"]], roster=roster, department=DEPT, year=YEAR)
+    copy = annotate(report, load_form(), tmp_path)
+    wb = openpyxl.load_workbook(copy)
+    amount = wb["项目信息"]["I14"]                      # the F-02 of 市科协机构及常委会会议费
+    assert amount.number_format == "#,##0.00" and amount.fill.fgColor.rgb == "FFFF9999"
+    assert amount.comment and "F-02" in amount.comment.text
+    value = next(c for row in wb["绩效指标"].iter_rows(min_row=3) for c in row[5:6] if c.fill.fgColor.rgb == "FFFFE699")
+    assert value.alignment.horizontal == "right" and value.number_format == "@"
+    guidance = wb["校验结果"]["A2"].value
+    assert "系统读取时不会把它当作数据" in guidance and "删除" not in guidance

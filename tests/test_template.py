@@ -477,6 +477,17 @@ def test_instructions_sheet(wb):
     assert ws.protection.sheet
 
 
+def test_instructions_say_what_red_and_grey_mean_and_show_an_example_row(wb, spec):
+    text = "\n".join(str(c.value) for row in wb[INSTRUCTIONS_SHEET].iter_rows() for c in row if c.value)
+    assert "表头为红色的列是必填项" in text and "灰色单元格是预算预填内容" in text
+    for sheet in spec.data_sheets:
+        assert f"示例：“{sheet.name}”表中的一行" in text
+        for f in sheet.fields:
+            if f.example:
+                assert f"{f.label}：{f.example}" in text
+    assert "微信公众号发布信息量" in text                  # the example indicator of the spec
+
+
 def test_instructions_without_deadline(tmp_path, spec):
     path = tmp_path / "t.xlsx"
     write_template(spec, TemplateRequest(Unit("1", "甲"), DEPT, YEAR), path)
