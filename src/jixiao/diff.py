@@ -1,0 +1,250 @@
+"""What changed between two returns of one unit, by content, never by row.
+
+A record is keyed by its name, an indicator by its record and its 一级/二级/三级, a row of another
+table by its record and its first field; so inserting a row does not make everything below it
+"changed". Each difference is one Change: a field changed (old → new), a row added or removed (its
+fields as old or new), or a record renamed when exactly one removed and one added record have the
+same content and indicators under another name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .cells import money_text
+from .errors import UsageError
+from .frames import build_frames, frame_records
+from .reader import Submission, read_workbook
+from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
+
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+
+@dataclass(frozen=True)
+class Change:
+    table: str            # the sheet, as the unit knows it (项目信息, 绩效指标 …)
+    key: str              # what changed, by content: "宣传工作经费" or "宣传工作经费 / 产出指标 / 数量指标 / …"
+    field: str            # the column's label; "" for a whole row added or removed
+    change: str           # added / removed / changed
+    old: object = None    # text, or {label: text} for a whole row
+    new: object = None
+    record: str = ""      # the record (project) it belongs to, for grouping
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("record")
+        return out
+
+
+def shown(value) -> str:
+    """A typed value as the unit would read it."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value).strip()
+
+
+def diff_files(old: str | Path, new: str | Path, form: str = DEFAULT_FORM) -> list[Change]:
+    """The changes from one return to the next. Raises UsageError when a file cannot be read."""
+    spec = load_form(form)
+    subs = [read_workbook(path, spec) for path in (old, new)]
+    for sub in subs:
+        if not sub.readable:
+            raise UsageError(f"{sub.path.name}：{sub.findings[0].message}")
+    return diff_submissions(subs[0], subs[1], spec)
+
+
+def diff_submissions(old: Submission, new: Submission, spec: FormSpec) -> list[Change]:
+    frames = build_frames([old, new], spec, {0: [], 1: []}, set())
+    rows = {t.key: {0: [], 1: []} for t in spec.tables}
+    for table in spec.tables:
+        for rec in frame_records(frames[table.key].drop(columns=["_iv"], errors="ignore")):
+            rows[table.key][int(rec["_sub"])].append(rec)
+    records = spec.projects
+    name_of = {side: {_record_name(rec) for rec in rows["projects"][side]} for side in (0, 1)}
+
+    def record_of(table, rec, side: int) -> str:
+        if table.kind == "records":
+            return _record_name(rec)
+        if table.link:
+            return shown(rec.get(table.link))
+        return next(iter(sorted(name_of[side])), "")         # one record per unit (整体支出)
+
+    keyed = {t.key: {side: _keyed(t, rows[t.key][side], lambda rec, t=t, s=side: record_of(t, rec, s), spec)
+                     for side in (0, 1)} for t in spec.tables}
+    renames = _renames(keyed, spec)
+    changes: list[Change] = []
+    for r in renames.values():
+        changes.append(Change(records.name, r.old, records.label("name"), CHANGED, r.old, r.new, r.new))
+    for table in spec.tables:
+        before, after = keyed[table.key][0], keyed[table.key][1]
+        moved = {_renamed_key(k, renames): v for k, v in before.items()}
+        pairs = {k: k for k in moved if k in after}
+        pairs.update(_same_row_other_key(table, moved, after, pairs))
+        matched_new = set(pairs.values())
+        items = [(k, pairs.get(k)) for k in moved] + [(None, k) for k in after if k not in matched_new]
+        items.sort(key=lambda kk: _order(kk[1] or kk[0], after if kk[1] else moved))
+        for old_key, new_key in items:
+            a = moved.get(old_key) if old_key else None
+            b = after.get(new_key) if new_key else None
+            display = (b or a)[2]
+            record, label = display[0], _display_key(display)
+            if a is None:
+                changes.append(Change(table.name, label, "", ADDED, None, _row_text(table, b[1]), record))
+            elif b is None:
+                changes.append(Change(table.name, label, "", REMOVED, _row_text(table, a[1]), None, record))
+            else:
+                if old_key != new_key:
+                    label = _display_key(a[2])             # the row as it was known: its old key
+                for f in table.fields:
+                    if f.id == ("name" if table.kind == "records" else table.link):
+                        continue                     # part of the key (a rename is reported once)
+                    x, y = shown(a[1].get(f.id)), shown(b[1].get(f.id))
+                    # Spaces and full- or half-width forms are not a change a reviewer needs to see.
+                    if normalize_label(x) != normalize_label(y):
+                        changes.append(Change(table.name, label, f.label, CHANGED, x, y, record))
+    return changes
+
+
+def _record_name(rec) -> str:
+    return shown(rec.get("name"))
+
+
+def _keyed(table, recs: list[dict], record_of, spec: FormSpec) -> dict[tuple, tuple[int, dict, tuple]]:
+    """Rows by content key, compared as a person reads them (the n-th of equal keys gets #n); each
+    with its position, for ordering, and its key as written, for display."""
+    out: dict[tuple, tuple[int, dict, tuple]] = {}
+    seen: dict[tuple, int] = defaultdict(int)
+    for i, rec in enumerate(recs):
+        base = (record_of(rec), *_content(table, rec, spec))
+        seen[_normal(base)] += 1
+        n = seen[_normal(base)]
+        suffix = f"#{n}" if n > 1 else ""
+        out[(*_normal(base), suffix)] = (i, rec, (*base, suffix))
+    return out
+
+
+def _content(table, rec, spec: FormSpec) -> tuple:
+    if table.kind == "records":
+        return ()
+    if table.kind == "indicators":
+        l1 = spec.resolve_level1(rec.get("level1") or "")[0] or shown(rec.get("level1"))
+        l2 = spec.resolve_level2(l1, rec.get("level2") or "")[0] or shown(rec.get("level2"))
+        return (l1, l2, shown(rec.get("level3")))
+    first = next(f for f in table.fields if f.id != table.link)
+    return (shown(rec.get(first.id)),)
+
+
+def _normal(key: tuple) -> tuple:
+    return tuple(normalize_label(k) for k in key)
+
+
+def _order(key: tuple, rows: dict) -> tuple:
+    """Changes grouped by record, in the order the rows stand in the new file (removed rows where
+    they stood in the old one)."""
+    return (key[0], rows[key][0])
+
+
+def _same_row_other_key(table, before: dict, after: dict, pairs: dict) -> dict:
+    """An indicator whose 一级 or 二级 was corrected is the same indicator: rows left unmatched in one
+    record with the same 三级, one old and one new, are paired (and their level fields compared)."""
+    if table.kind != "indicators":
+        return {}
+    matched_new = set(pairs.values())
+    olds: dict[tuple, list] = defaultdict(list)
+    news: dict[tuple, list] = defaultdict(list)
+    for k in before:
+        if k not in pairs:
+            olds[(k[0], k[3])].append(k)
+    for k in after:
+        if k not in matched_new:
+            news[(k[0], k[3])].append(k)
+    return {o[0]: n[0] for key, o in olds.items() if len(o) == 1 and len(n := news.get(key, [])) == 1}
+
+
+def _display_key(key: tuple) -> str:
+    parts = [k for k in key[:-1] if k]
+    return " / ".join(parts) + (f"（第 {key[-1][1:]} 条）" if key[-1] else "")
+
+
+def _row_text(table, rec: dict) -> dict:
+    return {f.label: shown(rec.get(f.id)) for f in table.fields if rec.get(f.id) not in (None, "")}
+
+
+def _renames(keyed: dict, spec: FormSpec) -> dict[str, "Rename"]:
+    """Records that only changed their name (fields and rows of every table the same), when the
+    match is one to one, by their old name as compared."""
+    records = spec.projects
+    old, new = keyed["projects"][0], keyed["projects"][1]
+    gone = [k for k in old if k not in new]
+    came = [k for k in new if k not in old]
+
+    def fingerprint(side: int, key: tuple) -> tuple:
+        rec = (old if side == 0 else new)[key][1]
+        fields = tuple(normalize_label(shown(rec.get(f.id))) for f in records.fields if f.id != "name")
+        children = []
+        for table in spec.tables[1:]:
+            children.append(tuple(sorted(
+                tuple(normalize_label(shown(r[1].get(f.id))) for f in table.fields if f.id != table.link)
+                for k, r in keyed[table.key][side].items() if k[0] == key[0])))
+        return fields, tuple(children)
+
+    gone_prints: dict[tuple, list] = defaultdict(list)
+    for k in gone:
+        gone_prints[fingerprint(0, k)].append(k)
+    came_prints: dict[tuple, list] = defaultdict(list)
+    for k in came:
+        came_prints[fingerprint(1, k)].append(k)
+    out = {}
+    for print_, olds in gone_prints.items():
+        news = came_prints.get(print_, [])
+        if len(olds) == 1 and len(news) == 1:
+            out[olds[0][0]] = Rename(old[olds[0]][2][0], new[news[0]][2][0], news[0][0])
+    return out
+
+
+@dataclass(frozen=True)
+class Rename:
+    old: str              # the names as written
+    new: str
+    key: str              # the new name as compared
+
+
+def _renamed_key(key: tuple, renames: dict[str, Rename]) -> tuple:
+    return (renames[key[0]].key if key[0] in renames else key[0], *key[1:])
+
+
+def changed_fields(changes: list[Change]) -> int:
+    """How much changed, counted as a person would: each field changed, each row added or removed."""
+    return len(changes)
+
+
+def print_changes(changes: list[Change], console, old_name: str, new_name: str) -> None:
+    """The changes grouped by record, one line each, complete (never cut)."""
+    from rich.markup import escape
+
+    console.print(f"[bold]{escape(old_name)} → {escape(new_name)}[/]")
+    if not changes:
+        console.print("两份文件内容相同，没有变化。")
+        return
+    current = None
+    for c in changes:
+        if c.record != current:
+            current = c.record
+            console.print(f"[bold]{escape(current or '（未命名）')}[/]")
+        if c.change == CHANGED:
+            console.print(f"  {escape(c.table)} {escape(c.key)}：{escape(c.field)} “{escape(str(c.old))}” → "
+                          f"“{escape(str(c.new))}”")
+        else:
+            word = "新增" if c.change == ADDED else "删除"
+            row = c.new if c.change == ADDED else c.old
+            text = "；".join(f"{k}：{v}" for k, v in row.items())
+            console.print(f"  {escape(c.table)} {word}：{escape(c.key)}（{escape(text)}）")
+    console.print(f"共 {len(changes)} 处变化")
