@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .cells import a1
 from .check import FileReport
-from .contract import HEADER_ROW, META_SHEET, RESULT_SHEET, meta_prefill
+from .contract import EXPLANATION_LABEL, HEADER_ROW, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, meta_prefill
 from .fileio import atomic_path
 from .findings import ERROR
 from .report import SEVERITY_TEXT
@@ -89,47 +89,71 @@ def _marks(report: FileReport) -> dict[str, dict[tuple[int, int], tuple[str, str
     return marks
 
 
-RESULT_COLUMNS = (("序号", 5), ("级别", 5), ("位置", 13), ("字段", 13), ("规则", 6), ("说明", 90))
+# The guidance sheet's columns; 单位说明 is where the unit answers a warning, 定位键 (hidden) says by
+# content which finding a row is, so that an answer still finds its warning when rows have moved.
+RESULT_COLUMNS = (("序号", 5), ("级别", 5), ("工作表", 10), ("单元格", 7), ("字段", 12), (RULE_LABEL, 6),
+                  ("说明", 54), (EXPLANATION_LABEL, 30), (KEY_LABEL, 10))
+ERROR_NOT_EXPLAINED = "错误须改正，不能用说明代替"
 
 
 def _front(report: FileReport):
-    """The 校验结果 sheet: verdict, then every finding with a link to its cell. It is guidance, not
-    data: the reader ignores it, so the unit corrects the marked cells and sends this file back."""
+    """The 校验结果 sheet: the verdict, then every finding with a link to its cell and, beside each
+    warning, an open 单位说明 cell for the unit's answer. It is guidance: the reader takes nothing
+    from it but those answers, so the unit corrects the marked cells and sends this file back."""
 
     def add(wb):
         ws = wb.add_worksheet(RESULT_SHEET)
-        title = wb.add_format({"bold": True, "font_size": 14, "font_name": FONT})
-        note = wb.add_format({"font_name": FONT, "text_wrap": True, "valign": "top"})
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_name": FONT})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top", "font_name": FONT, "border": 1})
-        link = wb.add_format({"font_color": "blue", "underline": 1, "valign": "top", "font_name": FONT, "border": 1})
-        colors = {e: wb.add_format({"bg_color": c, "valign": "top", "font_name": FONT, "border": 1})
-                  for e, c in (("error", "#FF9999"), ("warning", "#FFE699"))}
-        width = sum(w for _, w in RESULT_COLUMNS)
-        ws.merge_range(0, 0, 0, len(RESULT_COLUMNS) - 1, f"校验结果：{report.path.name}", title)
-        guidance = (f"{report.errors} 个错误（红色，必须改正），{report.warnings} 个提示（黄色，请核对）。"
-                    "点击“位置”可跳到对应单元格。本表只是校验说明，系统读取时不会把它当作数据："
-                    "请在各工作表中改正标出的单元格，保存本文件后重新报送即可。")
-        ws.merge_range(1, 0, 1, len(RESULT_COLUMNS) - 1, guidance, note)
-        ws.set_row(1, row_height([(guidance, width)], font_points=11))
+        base = {"font_name": FONT, "valign": "top"}
+
+        def fmt(**kw):
+            return wb.add_format({**base, **kw})
+
+        title, note = fmt(bold=True, font_size=14), fmt(text_wrap=True)
+        head = fmt(bold=True, bg_color="#DDEBF7", border=1, text_wrap=True)
+        wrap = fmt(text_wrap=True, border=1)
+        link = fmt(font_color="blue", underline=1, border=1, text_wrap=True)
+        answer = fmt(text_wrap=True, border=1, locked=False, bg_color="#FFFFF0")
+        closed = fmt(text_wrap=True, border=1, font_color="#808080")
+        colors = {e: fmt(bg_color=c, border=1) for e, c in (("error", "#FF9999"), ("warning", "#FFE699"))}
+        widths = [w for _, w in RESULT_COLUMNS]
+        printed = len(RESULT_COLUMNS) - 1                      # 定位键 is for the reader only
+        ws.merge_range(0, 0, 0, printed - 1, f"校验结果：{report.path.name}", title)
+        answered = f"，其中 {report.explained} 个已说明" if report.explained else ""
+        guidance = (f"{report.errors} 个错误（红色，必须改正），{report.warnings + report.explained} 个提示"
+                    f"（黄色，请核对{answered}）。点击“位置”可跳到对应单元格。本表只是校验说明，系统读取时"
+                    "不会把它当作数据：请在各工作表中改正标出的单元格，保存本文件后重新报送即可。"
+                    f"对于确有理由不改的提示，可在“{EXPLANATION_LABEL}”栏写明理由，报送后该提示记为“已说明”；"
+                    "错误不能用说明代替，必须改正。")
+        ws.merge_range(1, 0, 1, printed - 1, guidance, note)
+        ws.set_row(1, row_height([(guidance, sum(widths[:printed]))], font_points=11))
         for col, (label, w) in enumerate(RESULT_COLUMNS):
             ws.write_string(3, col, label, head)
-            ws.set_column(col, col, w)
+            ws.set_column(col, col, w, None, {"hidden": label == KEY_LABEL})
+        plain = fmt()
         for i, f in enumerate(report.findings, start=1):
             row = 3 + i
             ws.write_number(row, 0, i, wrap)
             ws.write_string(row, 1, SEVERITY_TEXT[f.severity], colors[f.severity])
+            ws.write_string(row, 2, f.sheet or "（文件）", wrap)
             if f.sheet and f.cell and f.sheet != META_SHEET:
-                ws.write_url(row, 2, f"internal:'{f.sheet}'!{f.cell}", link, string=f.where)
+                # The link text is the short cell reference: a link does not wrap in every client.
+                ws.write_url(row, 3, f"internal:'{f.sheet}'!{f.cell}", link, string=f.cell)
             else:
-                ws.write_string(row, 2, f.where or "（文件）", wrap)
-            ws.write_string(row, 3, f.field or "", wrap)
-            ws.write_string(row, 4, f.rule, wrap)
-            ws.write_string(row, 5, f.message, wrap)
-            ws.set_row(row, row_height([(f.where, 13), (f.field or "", 13), (f.message, 90)], font_points=11))
+                ws.write_string(row, 3, f.cell, wrap)
+            ws.write_string(row, 4, f.field or "", wrap)
+            ws.write_string(row, 5, f.rule, wrap)
+            ws.write_string(row, 6, f.message, wrap)
+            if f.severity == ERROR:
+                ws.write_string(row, 7, ERROR_NOT_EXPLAINED, closed)
+            else:
+                ws.write_string(row, 7, f.explanation, answer)
+            ws.write_string(row, 8, f.key, plain)
+            ws.set_row(row, row_height([(f.sheet, 10), (f.field or "", 12), (f.message, 54),
+                                        (f.explanation or ERROR_NOT_EXPLAINED, 30)], font_points=11))
         ws.freeze_panes(4, 0)
-        ws.autofilter(3, 0, 3 + len(report.findings), 5)
-        print_wide(ws, [w for _, w in RESULT_COLUMNS], repeat_columns=0, header_rows=(3, 3),
+        ws.autofilter(3, 0, 3 + len(report.findings), printed - 1)
+        ws.protect("", {"autofilter": True, "format_columns": True, "format_rows": True})
+        print_wide(ws, widths[:printed], repeat_columns=0, header_rows=(3, 3),
                    last_row=3 + len(report.findings), title=f"校验结果：{report.path.name}")
         ws.activate()
 

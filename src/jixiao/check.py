@@ -40,7 +40,13 @@ class FileReport:
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == WARNING)
+        """Warnings the unit has not answered (see explained)."""
+        return sum(1 for f in self.findings if f.severity == WARNING and not f.explained)
+
+    @property
+    def explained(self) -> int:
+        """Warnings the unit has answered on the 校验结果 sheet (已说明): still warnings, counted apart."""
+        return sum(1 for f in self.findings if f.explained)
 
     @property
     def readable(self) -> bool:

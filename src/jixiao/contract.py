@@ -15,7 +15,9 @@ from .spec import FormSpec, fingerprint
 INSTRUCTIONS_SHEET = "填报说明"
 CODES_SHEET = "代码表"
 META_SHEET = "_meta"
-RESULT_SHEET = "校验结果"              # first sheet of an annotated copy; never read as data
+RESULT_SHEET = "校验结果"              # first sheet of an annotated copy; never read as data …
+# … but for the unit's answers to warnings: by rule and content key (a hidden column), in 单位说明.
+RULE_LABEL, KEY_LABEL, EXPLANATION_LABEL = "规则", "定位键", "单位说明"
 GROUP_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2     # 0-based rows on the data sheets
 META_KEYS = ("form_id", "form_version", "年度", "主管部门", "单位编码", "单位名称",
              "截止日期", "生成时间", "生成工具", "prefill", "fingerprint")

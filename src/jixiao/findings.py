@@ -7,7 +7,7 @@ carries where (file, sheet, cell, field) and the message rendered once, at const
 from __future__ import annotations
 
 import string
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 ERROR = "error"
 WARNING = "warning"
@@ -34,9 +34,17 @@ class Finding:
     rule: str
     severity: str
     message: str
+    key: str = ""             # where by content (record, indicator, field), so that it survives row moves
+    explained: bool = False   # a warning the unit has answered on the 校验结果 sheet (已说明)
+    explanation: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The `check --json` object: file, sheet, cell, field, rule, severity, message, and for a
+        warning the unit answered, explained (true) and explanation."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("key", "explained", "explanation")}
+        if self.explained:
+            out.update(explained=True, explanation=self.explanation)
+        return out
 
     @property
     def where(self) -> str:
@@ -117,13 +125,34 @@ class Reporter:
         table = sub.tables[table_key]
         sheet = self.spec.table(table_key)
         label = sheet.label(field_id) if sheet.has(field_id) else ""
-        self.out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
-                                field=label, **{**self.words, "label": label, **values}))
+        found = finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
+                        field=label, **{**self.words, "label": label, **values})
+        self.out.append(replace(found, key=content_key(self.spec, sub, table_key, row, field_id)))
 
     def file(self, sub, rule: str, /, sheet: str = "", **values) -> None:
         """A finding about the file (or one of its sheets) as a whole."""
         if self._allowed(rule):
             self.out.append(finding(rule, file=sub.file, sheet=sheet, **{**self.words, **values}))
+
+
+def content_key(spec, sub, table_key: str, row: int, field_id: str | None) -> str:
+    """Where a finding is, by content: the table, the record's name (and an indicator's 一级/二级/三级,
+    or the first field of another table's row), and the field — the same however rows move."""
+    from .spec import normalize_label     # findings is below spec in the import order; only called with one
+
+    sheet = spec.table(table_key)
+    values = sub.tables[table_key].values_at(row)
+    if values is None:
+        return f"{table_key}:@{row}:{field_id or ''}"
+    by_id = dict(zip(sheet.ids, values))
+    if sheet.kind == "records":
+        parts = [by_id.get("name")]
+    elif sheet.kind == "indicators":
+        parts = [by_id.get("project"), by_id.get("level1"), by_id.get("level2"), by_id.get("level3")]
+    else:
+        first = next(f.id for f in sheet.fields if f.id != sheet.link)
+        parts = [by_id.get(sheet.link) if sheet.link else None, by_id.get(first)]
+    return ":".join([table_key, *(normalize_label(p) for p in parts), field_id or ""])
 
 
 def has_errors(findings) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cells import a1, clean_text, column_letter
-from .contract import META_SHEET
+from .contract import EXPLANATION_LABEL, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL
 from .errors import Unreadable
 from .findings import Finding, finding
 from .package import (_P, MAX_COLUMNS, BoundedSheet, Book, Package, bounded_sheet, formulas_and_errors,
@@ -23,6 +23,7 @@ from .package import (_P, MAX_COLUMNS, BoundedSheet, Book, Package, bounded_shee
 from .spec import FormSpec, SheetSpec, normalize_label
 
 META_ROWS = 100
+RESULT_ROWS = 20_000                       # rows of an annotated copy's 校验结果 sheet read for 单位说明
 HEADER_SEARCH_ROWS = 5
 EXTRA_ROWS_SCANNED = 2_000                 # rows below the input range still read (S-14)
 # What the reader emits (rules declare theirs; tests/test_rule_registry.py checks the union).
@@ -40,6 +41,13 @@ class Table:
         """The A1 cell of a field on a row; column A when the column is missing (S-03)."""
         return a1(row, self.columns.get(field_id, 0))
 
+    def values_at(self, row: int) -> list | None:
+        """The values of a sheet row (0-based), in the spec's field order; None when it was empty."""
+        by_row = self.__dict__.get("_by_row")
+        if by_row is None:
+            by_row = self.__dict__["_by_row"] = dict(self.rows)
+        return by_row.get(row)
+
 
 @dataclass
 class Submission:
@@ -52,6 +60,8 @@ class Submission:
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True
     date1904: bool = False
+    # The unit's answers to warnings, from the 校验结果 sheet of an annotated copy: (rule, key) → text.
+    explanations: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -118,6 +128,8 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
             wanted[actual] = HEADER_SEARCH_ROWS + sheet.rows + EXTRA_ROWS_SCANNED
     if META_SHEET in book.sheets:
         wanted[META_SHEET] = META_ROWS
+    if RESULT_SHEET in book.sheets:
+        wanted[RESULT_SHEET] = RESULT_ROWS
     bounded = {name: bounded_sheet(book.sheet_xml(name), name, rows, MAX_COLUMNS)
                for name, rows in wanted.items()}
     package.check_all_xml()
@@ -125,6 +137,8 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
     try:
         if META_SHEET in bounded:
             sub.meta = _read_meta(wb)
+        if RESULT_SHEET in bounded:
+            sub.explanations = _read_explanations(wb)
         for sheet in spec.data_sheets:
             actual = found.get(sheet.key)
             if actual is not None:
@@ -143,6 +157,26 @@ def _read_meta(wb) -> dict[str, str]:
             if key and key not in meta:
                 meta[key] = "" if row[1] is None else str(row[1]).strip()
     return meta
+
+
+def _read_explanations(wb) -> dict[tuple[str, str], str]:
+    """The 单位说明 the unit wrote beside warnings on the 校验结果 sheet (annotate.py writes it): by
+    rule and content key. The sheet is guidance, never data: nothing else of it is read."""
+    rows = load_rows(wb, RESULT_SHEET, RESULT_ROWS)
+    header = next((i for i, row in enumerate(rows[:10]) if EXPLANATION_LABEL in [clean_text(v) for v in row]), None)
+    if header is None:
+        return {}
+    labels = [clean_text(v) for v in rows[header]]
+    try:
+        rule_col, key_col, text_col = (labels.index(x) for x in (RULE_LABEL, KEY_LABEL, EXPLANATION_LABEL))
+    except ValueError:
+        return {}
+    out = {}
+    for row in rows[header + 1:]:
+        cells = [clean_text(row[c]) if c < len(row) else None for c in (rule_col, key_col, text_col)]
+        if cells[0] and cells[2] is not None:
+            out[(cells[0], cells[1] or "")] = cells[2][:2000]
+    return out
 
 
 # --- the tables ------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ cover the catalogue exactly.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from ..findings import Finding
+from ..findings import WARNING, Finding
 from ..frames import build_frames
 from ..reader import Submission
 from ..spec import FormSpec
@@ -67,9 +67,20 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
         out[index_of[f.file]].append(f)
     # Errors first, then warnings; each in the workbook's sheet order, then by row and column.
     sheet_order = {name: i for i, name in enumerate(["", "_meta", *(s.name for s in spec.data_sheets)])}
-    for findings in out.values():
+    for i, findings in out.items():
         findings.sort(key=lambda f: (f.severity != "error", sheet_order.get(f.sheet, 9), cell_key(f.cell), f.rule))
+        if subs[i].explanations:
+            out[i] = explained(findings, subs[i].explanations)
+        for table in subs[i].tables.values():
+            table.__dict__.pop("_by_row", None)        # the lookup content keys used; not worth pickling
     return Batch(out, frames)
+
+
+def explained(findings: list[Finding], explanations: dict[tuple[str, str], str]) -> list[Finding]:
+    """Warnings the unit has answered on the 校验结果 sheet, matched by rule and content key (not by
+    cell, so that they survive moved rows), become 已说明; an error is never explained away."""
+    return [replace(f, explained=True, explanation=explanations[(f.rule, f.key)])
+            if f.severity == WARNING and (f.rule, f.key) in explanations else f for f in findings]
 
 
 def cell_key(cell: str) -> tuple:
