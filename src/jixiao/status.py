@@ -213,32 +213,54 @@ STATUS_COLOR = {STATUS_OK: "green", STATUS_BAD: "red", STATUS_MISSING: "yellow"}
 
 
 def print_status(report: StatusReport, console) -> None:
-    """The report as rich tables, roster order; the caller prints the final summary line."""
+    """The report, roster order; the caller prints the final summary line. A table on a wide
+    terminal; one line per unit at narrow width or into a file or pipe (nothing is ever cut)."""
     from rich.table import Table
 
-    table = Table(show_header=True, header_style="bold", expand=True, title=report.title)
+    from .terminal import lines, one_line, shown
+
     records, indicators = report.nouns
-    for label, kw in (("序号", {"justify": "right"}), ("单位编码", {"no_wrap": True}), ("单位名称", {}),
-                      ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {"no_wrap": True}),
+    if lines(console):
+        out = [f"[bold]{shown(report.title)}[/]"]
+        for n, r in enumerate(report.rows, start=1):
+            line = f"{n}. {shown(r.unit.code)} {shown(one_line(r.unit.name))}：[{STATUS_COLOR[r.status]}]{r.status}[/]"
+            if r.entry:
+                line += (f"，{shown(one_line(r.file))}"
+                         + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
+                         + f"，接收 {_time(r.received)}，错误 {r.errors}，提示 {r.warnings}，"
+                           f"{records} {r.projects}，{indicators} {r.indicators}")
+                if r.status == STATUS_BAD and r.entry.problem:
+                    line += f"；{shown(one_line(r.entry.problem))}"
+            out.append(line)
+        if report.others:
+            out.append("[bold]名单外的文件（未计入报送情况）[/]")
+            out.extend(f"- {shown(one_line(o.path))}（{_time(o.received) or '接收时间不详'}）：{shown(one_line(o.reason))}"
+                       for o in report.others)
+        out.extend(f"[yellow]注意：[/]{shown(note)}" for note in report.notes)
+        console.print("\n".join(out))
+        return
+    table = Table(show_header=True, header_style="bold", expand=True, title=shown(report.title))
+    for label, kw in (("序号", {"justify": "right"}), ("单位编码", {}), ("单位名称", {}),
+                      ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {}),
                       ("错误", {"justify": "right"}), ("提示", {"justify": "right"}),
                       (records, {"justify": "right"}), (indicators, {"justify": "right"})):
-        table.add_column(label, **kw)
+        table.add_column(label, overflow="fold", **kw)
     for n, r in enumerate(report.rows, start=1):
         counts = [str(v) for v in (r.errors, r.warnings, r.projects, r.indicators)] if r.entry else [""] * 4
         file = r.file + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
-        table.add_row(str(n), r.unit.code, r.unit.name, f"[{STATUS_COLOR[r.status]}]{r.status}[/]", file,
-                      _time(r.received), *counts)
+        table.add_row(str(n), shown(r.unit.code), shown(r.unit.name), f"[{STATUS_COLOR[r.status]}]{r.status}[/]",
+                      shown(file), _time(r.received), *counts)
     console.print(table)
     if report.others:
         others = Table(show_header=True, header_style="bold", expand=True, title="名单外的文件（未计入报送情况）")
-        others.add_column("文件", ratio=1)
-        others.add_column("接收时间", no_wrap=True)
-        others.add_column("原因", ratio=2)
+        others.add_column("文件", ratio=1, overflow="fold")
+        others.add_column("接收时间", overflow="fold")
+        others.add_column("原因", ratio=2, overflow="fold")
         for o in report.others:
-            others.add_row(o.path, _time(o.received), o.reason)
+            others.add_row(shown(o.path), _time(o.received), shown(o.reason))
         console.print(others)
     for note in report.notes:
-        console.print(f"[yellow]注意：[/]{note}")
+        console.print(f"[yellow]注意：[/]{shown(note)}")
 
 
 # --- JSON -------------------------------------------------------------------------------------------
@@ -278,7 +300,9 @@ def status_json(report: StatusReport) -> str:
         } for o in report.others],
         "notes": report.notes,
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1)
+    from .terminal import json_safe
+
+    return json_safe(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
 # --- the 催报 workbook ------------------------------------------------------------------------------
