@@ -188,3 +188,13 @@ def test_templates_of_a_collection_use_its_budget(tmp_path, roster_path, budget_
     (report,) = check_files([template])
     assert report.verdict == FAILED and [f.rule for f in report.findings] == ["S-23"]
     assert "预算预填的 1 个项目" in report.findings[0].message
+
+
+def test_an_explicit_roster_does_not_take_the_collections_budget(tmp_path, budget_csv, roster_path):
+    folder = tmp_path / "c"
+    init_collection(folder, roster_path, DEPT, 2023, budget=budget_csv)
+    other = tmp_path / "另一名单.csv"
+    other.write_text("单位编码,单位名称\n990001,另一单位\n", encoding="utf-8")
+    result = invoke("-C", folder, "templates", other, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert [p.name.split("_")[0] for p in (tmp_path / "out").iterdir()] == ["990001"]

@@ -191,12 +191,13 @@ def templates(
     started = time.perf_counter()
     with handled():
         c = _collection(ctx, here)
+        own_roster = roster is None         # the collection's budget belongs to the collection's roster
         roster = _given(roster, c and c.roster, "缺少参数 名单（报送名单文件）：请写在 jixiao templates 后面，"
                                                 "如 jixiao templates 名单.csv --dept 主管部门 --year 2023 -o 模板")
         department = check_name(_given(dept, c and c.department, "缺少选项 --dept（主管部门名称）"), "主管部门名称")
         year_ = parse_year(_given(year, c and c.year, "缺少选项 --year（年度，如 2023）"))
         due = parse_deadline(deadline if deadline is not None else (c.deadline if c else None), year_)
-        budget = budget if budget is not None else (c.budget if c else None)
+        budget = budget if budget is not None else (c.budget if c and own_roster else None)
         form = form or (c.form if c else DEFAULT_FORM)
         output = _given(output, c and c.templates_dir, "缺少选项 -o（模板输出文件夹）")
         output_folder(output, what="模板文件夹")
@@ -234,9 +235,9 @@ def check(
     started = time.perf_counter()
     with handled():
         c = _collection(ctx, here)
-        paths = _given(paths, c and [c.inbox], "缺少参数 路径：请写出要校验的工作簿或文件夹，如 jixiao check 收件箱")
         department = check_name(dept, "主管部门名称") if dept is not None else (c.department if c else None)
         year_ = parse_year(year) if year is not None else (c.year if c else None)
+        paths = _given(paths, c and [c.inbox], "缺少参数 路径：请写出要校验的工作簿或文件夹，如 jixiao check 收件箱")
         roster = roster if roster is not None else (c.roster if c else None)
         form = form or (c.form if c else DEFAULT_FORM)
         annotate = annotate if annotate is not None else (c.results_dir if c else None)
@@ -296,9 +297,9 @@ def merge(
     try:
         with handled():
             c = _collection(ctx, here)
-            paths = _given(paths, c and [c.inbox], "缺少参数 路径：请写出要汇总的工作簿或文件夹，如 jixiao merge 收件箱 -o 汇总.xlsx")
             department = check_name(dept, "主管部门名称") if dept is not None else (c.department if c else None)
             year_ = parse_year(year) if year is not None else (c.year if c else None)
+            paths = _given(paths, c and [c.inbox], "缺少参数 路径：请写出要汇总的工作簿或文件夹，如 jixiao merge 收件箱 -o 汇总.xlsx")
             roster = roster if roster is not None else (c.roster if c else None)
             form = form or (c.form if c else DEFAULT_FORM)
             if output is None and c is not None:
@@ -356,10 +357,10 @@ def status(
     started = time.perf_counter()
     with handled():
         c = _collection(ctx, here)
-        inbox = _given(inbox, c and c.inbox, "缺少参数 收件箱：请写出收件文件夹，如 jixiao status 收件箱 --roster 名单.csv")
-        roster = _given(roster, c and c.roster, "缺少选项 --roster（报送名单）")
         department = check_name(dept, "主管部门名称") if dept is not None else (c.department if c else None)
         year_ = parse_year(year) if year is not None else (c.year if c else None)
+        inbox = _given(inbox, c and c.inbox, "缺少参数 收件箱：请写出收件文件夹，如 jixiao status 收件箱 --roster 名单.csv")
+        roster = _given(roster, c and c.roster, "缺少选项 --roster（报送名单）")
         form = form or (c.form if c else DEFAULT_FORM)
         if xlsx is not None:
             output_file(xlsx, what="催报表", inputs=[roster], folders=[inbox])
