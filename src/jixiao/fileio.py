@@ -12,30 +12,68 @@ from .errors import OutputError
 
 
 def replace_into_place(tmp: Path, target: Path) -> None:
+    """Rename tmp onto target; on failure tmp is removed and the reason said in words."""
     try:
         os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        if isinstance(exc, PermissionError):
+            raise OutputError(f"无法写入 {target}：文件可能正在 Excel 或 WPS 中打开，或没有写入权限，"
+                              "请关闭文件后重试") from None
+        if isinstance(exc, IsADirectoryError) or target.is_dir():
+            raise OutputError(f"无法写入 {target}：已有同名的文件夹，请换一个文件名") from None
+        raise OutputError(f"无法写入 {target}（{_reason(exc)}）：请换一个位置后重试") from None
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"无法写入 {folder}：这是一个文件，不是文件夹") from None
+    except NotADirectoryError:
+        above = next((p for p in folder.parents if p.exists()), folder)
+        raise OutputError(f"无法写入 {folder}：{above} 是一个文件，不是文件夹") from None
     except PermissionError:
-        raise OutputError(f"无法写入 {target}：文件可能正在 Excel 或 WPS 中打开，请先关闭后重试"
-                          f"（已生成的结果保存在 {tmp}）") from None
+        raise OutputError(f"无法建立文件夹 {folder}：没有写入权限，请换一个位置") from None
+    except OSError as exc:
+        raise OutputError(f"无法建立文件夹 {folder}（{_reason(exc)}）：请换一个位置") from None
 
 
 @contextmanager
 def atomic_path(target: str | os.PathLike):
-    """Yield a temporary path in the target's folder; rename it onto the target on success."""
+    """Yield a temporary path in the target's folder; rename it onto the target on success.
+    Whatever fails (the work, the rename, an interrupt), the temporary file is removed."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
+    _make_folder(target.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"无法在 {target.parent} 中写入（{_reason(exc)}）：请确认对该文件夹有写入权限") from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); an output gets the mode any new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
-    # mkstemp makes the file private (0600); an output gets the mode any new file would get.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     replace_into_place(tmp, target)
 
 
@@ -46,8 +84,11 @@ def atomic_folder(target: str | os.PathLike):
     A failure leaves target exactly as it was: nothing of a half-finished batch appears.
     """
     target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".jixiao-", dir=target))
+    _make_folder(target)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".jixiao-", dir=target))
+    except OSError as exc:
+        raise OutputError(f"无法在 {target} 中写入（{_reason(exc)}）：请确认对该文件夹有写入权限") from None
     try:
         yield tmp
         for item in sorted(tmp.iterdir()):

@@ -23,8 +23,14 @@ from .values import split_for_template
 
 
 def samples_dir() -> Path:
+    """The sample units: inside the installed package, or the repository's samples/."""
     override = os.environ.get("JIXIAO_SAMPLES")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "samples"
+    if override:
+        return Path(override)
+    packaged = Path(__file__).resolve().parent / "samples"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "samples"
 
 
 def load_units_plan() -> dict:

@@ -20,6 +20,7 @@ from .fileio import atomic_path
 from .ledger import Entry, Ledger, ScanResult, scan_into
 from .roster import Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, load_form
+from .terminal import shown
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height, write_title
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
@@ -213,32 +214,80 @@ STATUS_COLOR = {STATUS_OK: "green", STATUS_BAD: "red", STATUS_MISSING: "yellow"}
 
 
 def print_status(report: StatusReport, console) -> None:
-    """The report as rich tables, roster order; the caller prints the final summary line."""
+    """The report, roster order; the caller prints the final summary line. A table when the
+    terminal is wide enough for every row on one line; otherwise (or into a file or pipe) one
+    line per unit with every word of it: nothing is ever cut."""
+    from .terminal import lines
+
+    table, others = _status_tables(report)
+    fits = not lines(console) and all(_fits(console, t) for t in (table, others) if t is not None)
+    if not fits:
+        _print_status_lines(report, console)
+        return
+    console.print(table)
+    if others is not None:
+        console.print(others)
+    for note in report.notes:
+        console.print(f"[yellow]注意：[/]{shown(note)}")
+
+
+def _fits(console, table) -> bool:
+    """Every row of the table on one line at this width (rich would otherwise squeeze columns
+    until wide characters no longer fit)."""
+    expand, table.expand = table.expand, False
+    try:
+        return console.measure(table, options=console.options.update_width(100_000)).maximum <= console.width
+    finally:
+        table.expand = expand
+
+
+def _status_tables(report: StatusReport):
     from rich.table import Table
 
-    table = Table(show_header=True, header_style="bold", expand=True, title=report.title)
     records, indicators = report.nouns
-    for label, kw in (("序号", {"justify": "right"}), ("单位编码", {"no_wrap": True}), ("单位名称", {}),
-                      ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {"no_wrap": True}),
+    table = Table(show_header=True, header_style="bold", expand=True, title=shown(report.title))
+    for label, kw in (("序号", {"justify": "right"}), ("单位编码", {}), ("单位名称", {}),
+                      ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {}),
                       ("错误", {"justify": "right"}), ("提示", {"justify": "right"}),
                       (records, {"justify": "right"}), (indicators, {"justify": "right"})):
-        table.add_column(label, **kw)
+        table.add_column(label, overflow="fold", **kw)
     for n, r in enumerate(report.rows, start=1):
         counts = [str(v) for v in (r.errors, r.warnings, r.projects, r.indicators)] if r.entry else [""] * 4
         file = r.file + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
-        table.add_row(str(n), r.unit.code, r.unit.name, f"[{STATUS_COLOR[r.status]}]{r.status}[/]", file,
-                      _time(r.received), *counts)
-    console.print(table)
+        table.add_row(str(n), shown(r.unit.code), shown(r.unit.name), f"[{STATUS_COLOR[r.status]}]{r.status}[/]",
+                      shown(file), _time(r.received), *counts)
+    others = None
     if report.others:
         others = Table(show_header=True, header_style="bold", expand=True, title="名单外的文件（未计入报送情况）")
-        others.add_column("文件", ratio=1)
-        others.add_column("接收时间", no_wrap=True)
-        others.add_column("原因", ratio=2)
+        others.add_column("文件", ratio=1, overflow="fold")
+        others.add_column("接收时间", overflow="fold")
+        others.add_column("原因", ratio=2, overflow="fold")
         for o in report.others:
-            others.add_row(o.path, _time(o.received), o.reason)
-        console.print(others)
-    for note in report.notes:
-        console.print(f"[yellow]注意：[/]{note}")
+            others.add_row(shown(o.path), _time(o.received), shown(o.reason))
+    return table, others
+
+
+def _print_status_lines(report: StatusReport, console) -> None:
+    from .terminal import one_line
+
+    records, indicators = report.nouns
+    out = [f"[bold]{shown(report.title)}[/]"]
+    for n, r in enumerate(report.rows, start=1):
+        line = f"{n}. {shown(r.unit.code)} {shown(one_line(r.unit.name))}：[{STATUS_COLOR[r.status]}]{r.status}[/]"
+        if r.entry:
+            line += (f"，{shown(one_line(r.file))}"
+                     + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
+                     + f"，接收 {_time(r.received)}，错误 {r.errors}，提示 {r.warnings}，"
+                       f"{records} {r.projects}，{indicators} {r.indicators}")
+            if r.status == STATUS_BAD and r.entry.problem:
+                line += f"；{shown(one_line(r.entry.problem))}"
+        out.append(line)
+    if report.others:
+        out.append("[bold]名单外的文件（未计入报送情况）[/]")
+        out.extend(f"- {shown(one_line(o.path))}（{_time(o.received) or '接收时间不详'}）：{shown(one_line(o.reason))}"
+                   for o in report.others)
+    out.extend(f"[yellow]注意：[/]{shown(note)}" for note in report.notes)
+    console.print("\n".join(out))
 
 
 # --- JSON -------------------------------------------------------------------------------------------
@@ -278,7 +327,9 @@ def status_json(report: StatusReport) -> str:
         } for o in report.others],
         "notes": report.notes,
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1)
+    from .terminal import json_safe
+
+    return json_safe(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
 # --- the 催报 workbook ------------------------------------------------------------------------------

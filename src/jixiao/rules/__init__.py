@@ -21,11 +21,11 @@ from ..spec import FormSpec
 from .base import DEPT_TAG, Context, dept_key
 from .completeness import completeness
 from .indicators import validate_indicators
-from .meta import check_meta
+from .meta import check_filled, check_meta
 from .projects import validate_projects
 from .schema import schema_findings
 
-RULE_FUNCTIONS = (check_meta, build_frames, schema_findings, validate_projects, validate_indicators, completeness)
+RULE_FUNCTIONS = (check_meta, check_filled, build_frames, schema_findings, validate_projects, validate_indicators, completeness)
 # Findings that only repeat that a cell is unusable, which another finding already says (formula, #REF!, …).
 _ECHOES = ("P-01", "V-03")
 
@@ -50,9 +50,14 @@ class Batch:
 def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> Batch:
     """All rules over all submissions at once; reader findings included, in a stable order."""
     out: dict[int, list[Finding]] = {i: list(s.findings) for i, s in enumerate(subs)}
+    unfilled: set[str] = set()
     for i, sub in enumerate(subs):
         if sub.readable:
             out[i].extend(check_meta(sub, spec, ctx))
+            blank_form = check_filled(sub, spec)
+            if blank_form:
+                out[i].extend(blank_form)
+                unfilled.add(sub.file)
     bad: set[tuple[str, str, str]] = set()
     frames = build_frames(subs, spec, out, bad)
     projects = frames["projects"]
@@ -64,6 +69,8 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
     for f in found:
         if f.rule in _ECHOES and (f.file, f.sheet, f.cell) in bad:
             continue
+        if f.file in unfilled:
+            continue        # an untouched template: S-23 says it all (not each empty cell of the prefill)
         out[index_of[f.file]].append(f)
     # Errors first, then warnings; each in the workbook's sheet order, then by row and column.
     sheet_order = {name: i for i, name in enumerate(["", "_meta", *(s.name for s in spec.data_sheets)])}

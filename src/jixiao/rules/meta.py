@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..cells import money_text, to_decimal
+from ..cells import clean_text, money_text, to_decimal
 from ..contract import META_KEYS, META_OPTIONAL, META_SHEET, meta_identity, meta_prefill, template_fingerprint
 from ..findings import Finding, Reporter, emits
 from ..roster import Unit
@@ -99,3 +99,37 @@ def _same(f, want: str, got) -> bool:
             return False
         return amount is not None and amount == Decimal(want)
     return normalize_label(got) == normalize_label(want)
+
+
+@emits("S-23")
+def check_filled(sub, spec: FormSpec) -> list[Finding]:
+    """An untouched template is not a return: no row in any table, or only the budget's prefilled
+    rows as they were sent (nothing typed beside the prefilled cells) and nothing in the other tables."""
+    out: list[Finding] = []
+    tables = [sub.tables.get(t.key) for t in spec.data_sheets]
+    if not sub.readable or any(t is None for t in tables):
+        return out          # a missing sheet is S-02 (or S-03) already
+    records = sub.tables["projects"]
+    if any(table.rows for key, table in sub.tables.items() if key != "projects"):
+        return out
+    prefill = {r.get("row"): r.get("values", {}) for r in (meta_prefill(sub.meta or {}) or [])}
+    fields = spec.projects.fields
+    for row, values in records.rows:
+        frozen = prefill.get(row + 1)
+        if frozen is None:
+            return out
+        if any(clean_text(v) is not None and fields[i].label not in frozen for i, v in enumerate(values)):
+            return out
+    others = [t.sheet for t in tables[1:]]
+    if records.rows:
+        what = (f"除预算预填的 {len(records.rows)} 个{spec.record_noun}外没有填写任何内容，"
+                f"{_joined(others)}{'都' if len(others) > 1 else ''}是空的")
+    else:
+        what = f"{_joined([records.sheet, *others])}都是空的"
+    Reporter(spec, out, check_filled).file(sub, "S-23", sheet=records.sheet, what=what)
+    return out
+
+
+def _joined(names: list[str]) -> str:
+    quoted = [f"“{n}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else "、".join(quoted[:-1]) + "和" + quoted[-1]
