@@ -172,3 +172,19 @@ def test_random_edits_are_reported_exactly(tmp_path_factory, templates, edits):
     split = {c for c in found if c[2] in ("运算符", "指标值", "计量单位") and c[3] == CHANGED}
     assert found - split == exact, edits
     assert {c[:2] for c in split} == values, edits
+
+
+def test_cli_diff_prints_and_writes_json(seed_returns, fixed_returns):
+    from typer.testing import CliRunner
+
+    from jixiao.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["diff", str(seed_returns["310002"]), str(fixed_returns["310002"])])
+    assert result.exit_code == 0, result.output
+    assert "当年财政拨款 “179,550.00” → “249,550.00”" in result.output and "共 1 处变化" in result.output
+    result = runner.invoke(app, ["diff", str(seed_returns["310002"]), str(fixed_returns["310002"]), "--json"])
+    assert json.loads(result.output) == [{"table": "项目信息", "key": "市科协机构及常委会会议费", "field": "当年财政拨款",
+                                          "change": "changed", "old": "179,550.00", "new": "249,550.00"}]
+    result = runner.invoke(app, ["diff", str(seed_returns["310002"]), "没有这个文件.xlsx"])
+    assert result.exit_code == 2 and "文件不存在" in result.output

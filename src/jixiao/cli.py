@@ -56,6 +56,7 @@ EXIT = {
     "merge": "退出码：0 = 已写入汇总表；1 = 有文件有错误或互相矛盾，拒绝汇总；"
              "2 = 有无法读取的文件、没有找到任何工作簿（如空文件夹）、输出位置不能写入或用法有误。",
     "demo": "退出码：0 = 完成；2 = 输出文件夹有误。",
+    "diff": "退出码：0 = 已列出变化（没有变化也是 0）；2 = 文件无法读取或用法有误。",
 }
 
 
@@ -388,6 +389,32 @@ def demo(output: Annotated[Path, typer.Option("-o", "--output", metavar="文件�
     with handled():
         output_folder(output, what="演示输出文件夹")
         run_demo(output, say=lambda text: out.print(shown(text)))
+
+
+@app.command(cls=ChineseCommand, epilog=EXIT["diff"])
+def diff(
+    ctx: typer.Context,
+    old: Annotated[Path, typer.Argument(metavar="旧文件", help="同一单位较早报送的工作簿")],
+    new: Annotated[Path, typer.Argument(metavar="新文件", help="同一单位较新报送的工作簿")],
+    json_: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部变化")] = False,
+    form: FormOpt = None,
+    here: HereOpt = None,
+):
+    """比较同一单位先后报送的两份工作簿：按项目名称和指标（一级/二级/三级）对应，列出新增、删除和修改的内容。"""
+    import json
+
+    from .diff import diff_files, print_changes
+
+    with handled():
+        c = _collection(ctx, here)
+        for path in (old, new):
+            if not path.is_file():
+                fail(f"{shown(path)}：文件不存在")
+        changes = diff_files(old, new, form=form or (c.form if c else DEFAULT_FORM))
+    if json_:
+        sys.stdout.write(json.dumps([ch.to_dict() for ch in changes], ensure_ascii=False, indent=1) + "\n")
+    else:
+        print_changes(changes, out, shown(old.name), shown(new.name))
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from .check import check_files
 from .publish import MergeResult, merge_files
 from .annotate import annotate
 from .roster import load_roster
-from .samples import apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
+from .diff import change_lines, diff_files
+from .samples import answer_warnings, apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
 from .spec import load_form
 from .status import collection_status, write_status_xlsx
 from .template import write_templates
@@ -108,11 +109,24 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
         say("4. 单位按校验结果更正后重新报送（旧文件留在收件箱，台账按接收时间取最新的一份）")
     else:
         say("4. 没有错误需要更正")
+    copies = {p.name.split("_", 1)[0]: p for p in result.annotated}
     for unit in corrected:
         template = by_code[unit["code"]]
         data = apply_fixes(translate(load_seed(unit["seed"]), spec), unit["code"], fixes)
-        path = fill_template(template, data, inbox / f"{template.stem}（更正）.xlsx", spec)
-        _received_at(path, received + dt.timedelta(days=3))
+        answers = [a for a in plan.get("explain", []) if a["code"] == unit["code"]]
+        first = inbox / template.name
+        again = inbox / f"{template.stem}（更正）.xlsx"
+        if answers and unit["code"] in copies:
+            # The unit corrects its annotated copy itself and answers a warning it has a reason for.
+            fill_template(copies[unit["code"]], data, again, spec)
+            answer_warnings(again, answers)
+            say(f"   {unit['code']} 在标注副本上更正，并对 {len(answers)} 条提示写了单位说明")
+        else:
+            fill_template(template, data, again, spec)
+        _received_at(again, received + dt.timedelta(days=3))
+        say(f"   jixiao diff：{unit['code']} 两次报送的变化")
+        for line in change_lines(diff_files(first, again, form)):
+            say(f"     {line}")
     result.second_round = _say_status(inbox, roster, department, year, form, say)
     reminder = write_status_xlsx(result.second_round, folder / "催报表.xlsx", roster)
     say(f"   催报表：{reminder}")

@@ -226,25 +226,27 @@ def changed_fields(changes: list[Change]) -> int:
     return len(changes)
 
 
-def print_changes(changes: list[Change], console, old_name: str, new_name: str) -> None:
-    """The changes grouped by record, one line each, complete (never cut)."""
-    from rich.markup import escape
-
-    console.print(f"[bold]{escape(old_name)} → {escape(new_name)}[/]")
-    if not changes:
-        console.print("两份文件内容相同，没有变化。")
-        return
-    current = None
+def change_lines(changes: list[Change]) -> list[str]:
+    """The changes as plain lines, grouped by record (a record's line, then its changes indented)."""
+    lines, current = [], None
     for c in changes:
         if c.record != current:
             current = c.record
-            console.print(f"[bold]{escape(current or '（未命名）')}[/]")
+            lines.append(current or "（未命名）")
         if c.change == CHANGED:
-            console.print(f"  {escape(c.table)} {escape(c.key)}：{escape(c.field)} “{escape(str(c.old))}” → "
-                          f"“{escape(str(c.new))}”")
+            lines.append(f"  {c.table} {c.key}：{c.field} “{c.old}” → “{c.new}”")
         else:
-            word = "新增" if c.change == ADDED else "删除"
             row = c.new if c.change == ADDED else c.old
             text = "；".join(f"{k}：{v}" for k, v in row.items())
-            console.print(f"  {escape(c.table)} {word}：{escape(c.key)}（{escape(text)}）")
-    console.print(f"共 {len(changes)} 处变化")
+            lines.append(f"  {c.table} {'新增' if c.change == ADDED else '删除'}：{c.key}（{text}）")
+    return lines + [f"共 {len(changes)} 处变化" if changes else "两份文件内容相同，没有变化。"]
+
+
+def print_changes(changes: list[Change], console, old_name: str, new_name: str) -> None:
+    """The changes grouped by record, one line each, complete (never cut)."""
+    from .terminal import shown as escape       # control characters removed, rich markup escaped
+
+    console.print(f"[bold]{escape(old_name)} → {escape(new_name)}[/]")
+    for line in change_lines(changes):
+        console.print(f"[bold]{escape(line)}[/]" if not line.startswith("  ") and not line.startswith("共 ")
+                      else escape(line))

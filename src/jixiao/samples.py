@@ -159,3 +159,26 @@ def _put(ws, table, next_row: dict, values: dict) -> None:
         if value is not None:
             ws.cell(row=row, column=col).value = value
     next_row[table.key] = row + 1
+
+
+def answer_warnings(path: str | Path, answers: list[dict]) -> Path:
+    """The unit writes its reasons in 单位说明 beside warnings of the annotated copy's 校验结果 sheet
+    (each answer names a rule, and optionally words of the warning's message), and saves the file."""
+    import openpyxl
+
+    from .contract import EXPLANATION_LABEL, RESULT_SHEET, RULE_LABEL
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb[RESULT_SHEET]
+    header_row = next(r for r in range(1, 10) if EXPLANATION_LABEL in [c.value for c in ws[r]])
+    header = [c.value for c in ws[header_row]]
+    rule_col, text_col = header.index(RULE_LABEL) + 1, header.index(EXPLANATION_LABEL) + 1
+    message_col = text_col - 1
+    for a in answers:
+        for row in range(header_row + 1, ws.max_row + 1):
+            if (ws.cell(row, rule_col).value == a["rule"] and a.get("about", "") in (ws.cell(row, message_col).value or "")
+                    and not ws.cell(row, text_col).value):
+                ws.cell(row, text_col).value = a["text"]
+                break
+    wb.save(path)
+    return Path(path)
