@@ -101,9 +101,10 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _EXCEL_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
-# The dates a project can have: the template's date validation offers exactly these. Year 0001 or
-# 9999 is a typing accident, and Excel cannot even show a date before 1900.
-DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+# The dates a project can have: wider than every date validation of the templates (30 years
+# before the collection's year to 30 after). Year 0001 or 9999 is a typing accident, and Excel
+# cannot even show a date before 1900.
+DATE_MIN, DATE_MAX = dt.date(1950, 1, 1), dt.date(2150, 12, 31)
 
 
 def to_date(value: object, date1904: bool = False) -> tuple[dt.date | None, bool]:
