@@ -20,6 +20,7 @@ from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
 ROSTER_REQUIRED = ("单位编码", "单位名称")
 ROSTER_OPTIONAL = ("联系人", "联系电话")
 UNIT_CODE = ROSTER_REQUIRED[0]
+MAX_CODE_BYTES = 64       # a code starts every file name of its unit (file names hold 255 bytes)
 # Characters Windows refuses in a file name, plus control characters.
 _BAD_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
@@ -36,6 +37,7 @@ class Unit:
 class Roster:
     units: list[Unit]
     source: str = ""
+    path: Path | None = None            # the file it was read from (outputs never overwrite it)
     _by_code: dict[str, Unit] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -119,8 +121,16 @@ def load_roster(path: str | Path) -> Roster:
     path = Path(path)
     _, rows = read_table(path, ROSTER_REQUIRED)
     problems, units, seen = [], [], {}
+    numeric: list[tuple[int, str]] = []          # (row, code) of codes that were number cells
     for number, record in rows:
-        code = _code_text(record.get("单位编码"))
+        raw_code = record.get("单位编码")
+        code = _code_text(raw_code)
+        if code and isinstance(raw_code, (int, float)) and not isinstance(raw_code, bool):
+            numeric.append((number, code))
+            if len(code) > 15:
+                problems.append(f"{path.name} 第 {number} 行：单位编码 {code} 是数字格式且超过 15 位，Excel 已改变了它的"
+                                "末几位：请把“单位编码”列设为文本格式后重新输入编码（或另存为 CSV 后使用）")
+                continue
         name = clean_text(record.get("单位名称")) or ""
         if not code:
             problems.append(f"{path.name} 第 {number} 行：单位编码为空")
@@ -133,6 +143,10 @@ def load_roster(path: str | Path) -> Roster:
         if not name:
             problems.append(f"{path.name} 第 {number} 行：单位名称为空")
             continue
+        if len(code.encode("utf-8")) > MAX_CODE_BYTES:
+            problems.append(f"{path.name} 第 {number} 行：单位编码“{code[:20]}…”过长（超过 {MAX_CODE_BYTES} 字节）："
+                            "单位编码是文件名的开头，请使用简短的编码")
+            continue
         for label, value in (("单位编码", code), ("单位名称", name)):
             bad = _BAD_FILENAME.search(value)
             if bad or value.endswith((".", " ")) or len(value) > 80:
@@ -144,9 +158,27 @@ def load_roster(path: str | Path) -> Roster:
                               _code_text(record.get("联系电话")) or ""))
     if not units and not problems:
         problems.append(f"{path.name}：名单中没有任何单位")
+    problems += _lost_zeros(path, numeric, units)
     if problems:
         raise InputError(problems)
-    return Roster(units, source=path.name)
+    return Roster(units, source=path.name, path=path)
+
+
+def _lost_zeros(path: Path, numeric: list[tuple[int, str]], units: list[Unit]) -> list[str]:
+    """Codes typed into number cells lose their leading zeros (001 → 1). Said when it shows: some
+    codes were numbers and the codes are not all as long, or other codes start with 0."""
+    if not numeric:
+        return []
+    lengths = {len(u.code) for u in units}
+    zero_led = [u.code for u in units if u.code.startswith("0")]
+    longest = max(lengths, default=0)
+    short = [(row, code) for row, code in numeric if len(code) < longest]
+    if not short and not zero_led:
+        return []
+    row, code = (short or numeric)[0]
+    example = f"有的编码有 {longest} 位" if short else f"其他编码如 {zero_led[0]} 以 0 开头"
+    return [f"{path.name}：“单位编码”列是数字格式，开头的 0 可能已经丢失（如第 {row} 行的 {code}，{example}）："
+            "请在 Excel 中把该列设为“文本”后重新输入编码，或另存为 CSV（UTF-8）后使用"]
 
 
 def budget_columns(spec: FormSpec) -> tuple[str, ...]:
