@@ -76,7 +76,8 @@ def finding(rule_id: str, *, file: str, sheet: str = "", cell: str = "", field: 
         raise KeyError(f"rule {rule_id}: missing {sorted(missing)}")
     # A value quoted in a message is cut to a readable length (a unit's 40,000-character name
     # is not repeated in every finding, comment and terminal line).
-    values = {k: brief(v, MAX_VALUE_CHARS) if isinstance(v, str) else v for k, v in values.items()}
+    if any(isinstance(v, str) and len(v) > MAX_VALUE_CHARS for v in values.values()):
+        values = {k: brief(v, MAX_VALUE_CHARS) if isinstance(v, str) else v for k, v in values.items()}
     return Finding(file=file, sheet=sheet, cell=cell, field=field, rule=rule_id,
                    severity=severity or r.severity, message=r.template.format(**values))
 

@@ -19,9 +19,10 @@ from .cells import EXACT_DIGITS, clean_text, is_excel_error, money_text, signifi
 from .findings import ERROR, RULES
 from .findings import Reporter, emits
 from .spec import FormSpec
-from .text import EXCEL_CELL_MAX, INVISIBLE, describe, excel_length, invisible
+from .text import EXCEL_CELL_MAX, describe, excel_length, has_invisible, invisible
 from .values import IndicatorValue, parse_split
 
+_LONG = EXCEL_CELL_MAX // 2          # past this a text may be past a cell (UTF-16 units)
 TEXT_TYPES = {"text", "longtext", "code", "project_ref", "level1", "level2", "unit"}
 
 
@@ -45,7 +46,7 @@ def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[s
                         report.at(sub, sheet.key, r, f.id, "P-08", formula=formulas[table.cell(r, f.id)][:60])
                         bad.add((sub.file, table.sheet, table.cell(r, f.id)))
                         raw = None
-                    elif isinstance(raw, str):
+                    elif isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw)):
                         raw = _text_cell(f, raw, sub, sheet.key, r, report, bad)
                     record[f.id] = None if raw is None else _typed(f, raw, sub, sheet.key, r, report, bad, spec)
                 records.append(record)
@@ -96,10 +97,10 @@ def _text_cell(f, raw: str, sub, table_key: str, row: int, report: Reporter, bad
         report.at(sub, table_key, row, f.id, "P-11", value=raw.strip())
         unusable()
         return None
-    if INVISIBLE.search(raw):
+    if has_invisible(raw):
         chars = invisible(raw)
         report.at(sub, table_key, row, f.id, "P-15", chars=describe(chars))
-    if len(raw) > EXCEL_CELL_MAX // 2 and excel_length(raw) > EXCEL_CELL_MAX:
+    if len(raw) > _LONG and excel_length(raw) > EXCEL_CELL_MAX:
         text = clean_text(raw) or ""
         if excel_length(text) > EXCEL_CELL_MAX:
             report.at(sub, table_key, row, f.id, "P-16", length=f"{excel_length(text):,}")

@@ -255,7 +255,7 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
                     values[i] = errors[(r, c)]           # calamine reads Excel errors as ""
                 elif values[i] in (None, "") and (r, c) in formulas:
                     values[i] = formulas[(r, c)]         # a formula without a cached value
-        values = [None if v == "" else _finite(v) for v in values]
+        values = [None if v == "" else _finite(v) if v.__class__ is float else v for v in values]
         if all(clean_text(v) is None for v in values):
             continue
         if r > last_input and not beyond:

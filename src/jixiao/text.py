@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import PurePath
 
 EXCEL_CELL_MAX = 32_767            # characters (UTF-16 code units) one Excel cell holds
@@ -42,18 +43,31 @@ _CF = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u20
        "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}"
                                            for p in range(17))
-_FILLERS = "\u115f\u1160\u3164\uffa0"        # Hangul fillers: letters that draw nothing
+_FILLERS = "\u115f\u1160\u3164\uffa0"        # Hangul fillers: letters that draw nothing (but printable)
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"      # Cc but tab, LF and CR (line breaks)
 _SURROGATES = "\ud800-\udfff"
 INVISIBLE = re.compile(f"[{_CONTROLS}{_CF}{_NONCHARACTERS}{_FILLERS}{_SURROGATES}]")
+_FILLER = re.compile(f"[{_FILLERS}]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
-# Anything clean() might change; text without any of these (nearly all text) passes untouched.
-_SUSPECT = re.compile(f"[{_CONTROLS}{_CF}{_NONCHARACTERS}{_FILLERS}{_SURROGATES}\r\u2028\u2029\u00a0]")
 
 NAMES = {"\u200b": "零宽空格", "\u200c": "零宽非连接符", "\u200d": "零宽连接符", "\u2060": "零宽不换行空格",
          "\ufeff": "BOM 字节顺序标记", "\u00ad": "软连字符", "\u200e": "从左到右标记", "\u200f": "从右到左标记",
          "\u202a": "双向文字控制符", "\u202b": "双向文字控制符", "\u202c": "双向文字控制符",
          "\u202d": "双向文字控制符", "\u202e": "双向文字控制符", "\x1b": "ESC 控制符"}
+
+
+def _plain(text: str) -> bool:
+    """Nothing clean() would change but outer spaces: printable, and no Hangul filler (a printable
+    letter that draws nothing). str.isprintable() is False for Cc, Cf, Cs, the noncharacters,
+    every space but " " and the line separators; it also refuses tab, LF and private use, which
+    then only take the slower path."""
+    return text.isprintable() and _FILLER.search(text) is None
+
+
+def has_invisible(text: str) -> bool:
+    if len(text) <= _CACHED_CHARS:
+        return _has_invisible_cached(text)
+    return not _plain(text) and INVISIBLE.search(text) is not None
 
 
 def clean(value: object) -> str | None:
@@ -62,19 +76,31 @@ def clean(value: object) -> str | None:
     A float that is a whole number prints without ".0" (Excel's 310001.0 is 310001)."""
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = value if isinstance(value, str) else str(value)
-    if _SUSPECT.search(text):
+    if not isinstance(value, str):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    return _clean_cached(value) if len(value) <= _CACHED_CHARS else _clean(value)
+
+
+def _clean(text: str) -> str | None:
+    if not _plain(text):      # nearly all text is plain: it needs only the strip
         text = _LINE_BREAKS.sub("\n", text)
         text = INVISIBLE.sub("", text).replace("\u00a0", " ")
     text = text.strip()
     return text or None
 
 
+# Short cells repeat (code-list values, 一级/二级, units, names) across rows and files: each distinct
+# one is looked at once. Long texts are unique and would only fill the cache.
+_CACHED_CHARS = 64
+_clean_cached = lru_cache(maxsize=1 << 15)(_clean)
+_has_invisible_cached = lru_cache(maxsize=1 << 15)(lambda text: not _plain(text) and INVISIBLE.search(text) is not None)
+
+
 def invisible(value: object) -> list[str]:
     """The distinct invisible characters in a text, in order of appearance ([] for none)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _plain(value):
         return []
     return list(dict.fromkeys(INVISIBLE.findall(value)))
 
