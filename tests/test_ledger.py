@@ -244,10 +244,11 @@ def test_bad_inbox_and_bad_ledger_give_clear_errors(tmp_path, fixed_returns):
         scan(inbox / fixed_returns["310001"].name)
     ledger_path(inbox).parent.mkdir()
     ledger_path(inbox).write_bytes(b"this is not a database" * 100)
-    with pytest.raises(LedgerError, match="已损坏"):
-        scan(inbox)
-    ledger_path(inbox).unlink()
-    scan(inbox)
+    result = scan(inbox)                                # kept aside and rebuilt from the files
+    (note,) = result.notes
+    assert "已损坏" in note and "重新建立" in note and result.checked == 1
+    (aside,) = ledger_path(inbox).parent.glob("ledger.damaged-*.sqlite")
+    assert aside.read_bytes() == b"this is not a database" * 100
     with db(inbox) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(LedgerError, match="升级"):

@@ -18,6 +18,7 @@ from jixiao.cli import app
 from jixiao.report import print_reports
 from jixiao.status import collection_status, print_status
 from jixiao.terminal import clean, shown
+from jixiao.text import clean as text_clean
 
 DEPT, YEAR = "上海市示例主管部门", 2023
 
@@ -143,4 +144,8 @@ def test_no_escape_sequence_reaches_the_terminal(tmp_path, templates, roster_pat
             assert "红色" in result.output and "ZXZpbA==" in result.output
     data = runner.invoke(app, ["check", str(path), "--json"]).stdout
     assert "\x1b" not in data and "\x9b" not in data
-    assert any(HOSTILE in d["message"] for d in json.loads(data)), data     # the data itself is intact
+    # The data: one normal form in every stage (jixiao.text.clean): the controls are gone from the
+    # text the rules quote, and P-15 names them at their cell.
+    findings = json.loads(data)
+    assert any(text_clean(HOSTILE) in d["message"] for d in findings if d["rule"] == "H-09"), data
+    assert any(d["rule"] == "P-15" and "U+001B" in d["message"] and d["cell"] == "A3" for d in findings), data

@@ -4,21 +4,24 @@ problem cells marked, and a first sheet 校验结果 listing every finding with 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from .cells import a1
 from .check import FileReport
 from .contract import EXPLANATION_LABEL, HEADER_ROW, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, meta_prefill
+from .errors import OutputError
 from .fileio import atomic_path
 from .findings import ERROR
 from .report import SEVERITY_TEXT
 from .roster import Unit
 from .spec import FormSpec
 from .template import TemplateContent, TemplateRequest, write_template
+from .text import safe_filename, shown_path
 from .xlstyle import FONT, print_wide, row_height
 
 _CELL = re.compile(r"^([A-Z]+)(\d+)$")
+SHEET_NAME_MAX = 31           # Excel's limit; a longer name (only a forged workbook has one) gets no link
 
 
 def _rc(cell: str) -> tuple[int, int] | None:
@@ -31,31 +34,64 @@ def _rc(cell: str) -> tuple[int, int] | None:
     return int(m[2]) - 1, col - 1
 
 
-def annotated_name(path: Path) -> str:
-    return f"{path.stem}_校验结果.xlsx"
+SUFFIX = "_校验结果"
 
 
-def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path) -> Path | None:
+def annotated_name(path: Path, prefix: str = "") -> str:
+    """`<name>_校验结果.xlsx`, as one safe file name (a return's name may be undecodable bytes or
+    too long once the suffix is added: 255 bytes is the file system's limit)."""
+    return safe_filename(f"{prefix}{path.stem}", f"{SUFFIX}.xlsx")
+
+
+def annotated_names(paths: list[Path]) -> list[str]:
+    """One distinct name per return: returns with the same file name from different folders get
+    their folder's name in front (and a number when even that is not enough)."""
+    plain = [annotated_name(p) for p in paths]
+    clashes = Counter(n.casefold() for n in plain)      # one file on Windows and macOS
+    names, taken = [], set()
+    for path, name in zip(paths, plain):
+        if clashes[name.casefold()] > 1:
+            name = annotated_name(path, f"{path.parent.name}_" if path.parent.name else "")
+        candidate, n = name, 1
+        while candidate.casefold() in taken:
+            n += 1
+            candidate = safe_filename(name.removesuffix(f"{SUFFIX}.xlsx"), f"（{n}）{SUFFIX}.xlsx")
+        taken.add(candidate.casefold())
+        names.append(candidate)
+    return names
+
+
+def annotate_all(reports: list[FileReport], spec: FormSpec, out_dir: str | Path) -> list[Path | None]:
+    """annotate() for a batch, each copy under its own name (annotated_names)."""
+    names = annotated_names([r.path for r in reports])
+    return [annotate(r, spec, out_dir, name) for r, name in zip(reports, names)]
+
+
+def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str | None = None) -> Path | None:
     """Write `<name>_校验结果.xlsx` into out_dir: the unit's data in a fresh template, problem cells
     filled red (error) or yellow (warning) with the message as a comment, and a first sheet that
-    lists every finding with a link to its cell. The input file is never opened for writing."""
+    lists every finding with a link to its cell. The input file is never opened for writing.
+
+    Never raises for what a file holds (a batch always continues): a copy that cannot be made
+    is None, and the findings still stand."""
     sub = report.submission
     if not sub.readable:
         return None
-    out = Path(out_dir) / annotated_name(report.path)
+    out = Path(out_dir) / (name or annotated_name(report.path))
     if out.resolve() == report.path.resolve():
         raise ValueError("annotated copy would overwrite its input")
-    if _rebuildable(report, spec):
-        with atomic_path(out) as tmp:
-            _rebuild(report, spec, tmp)
-    elif any(f.rule == "S-19" for f in report.findings):
+    if any(f.rule == "S-19" for f in report.findings) and not _rebuildable(report, spec):
         return None  # a sheet past the row limit: marking the original would load all of it
-    else:
-        try:
-            with atomic_path(out) as tmp:
+    try:
+        with atomic_path(out) as tmp:
+            if _rebuildable(report, spec):
+                _rebuild(report, spec, tmp)
+            else:
                 _mark_in_place(report, spec, tmp)
-        except Exception:  # noqa: BLE001 - openpyxl on a reshaped return: the findings still stand
-            return None
+    except OutputError:
+        raise
+    except Exception:  # noqa: BLE001 - e.g. openpyxl on a reshaped return: the findings still stand
+        return None
     return out
 
 
@@ -117,7 +153,7 @@ def _front(report: FileReport):
         colors = {e: fmt(bg_color=c, border=1) for e, c in (("error", "#FF9999"), ("warning", "#FFE699"))}
         widths = [w for _, w in RESULT_COLUMNS]
         printed = len(RESULT_COLUMNS) - 1                      # 定位键 is for the reader only
-        ws.merge_range(0, 0, 0, printed - 1, f"校验结果：{report.path.name}", title)
+        ws.merge_range(0, 0, 0, printed - 1, f"校验结果：{shown_path(report.path.name)}", title)
         answered = f"，其中 {report.explained} 个已说明" if report.explained else ""
         guidance = (f"{report.errors} 个错误（红色，必须改正），{report.warnings + report.explained} 个提示"
                     f"（黄色，请核对{answered}）。点击“位置”可跳到对应单元格。本表只是校验说明，系统读取时"
@@ -135,7 +171,7 @@ def _front(report: FileReport):
             ws.write_number(row, 0, i, wrap)
             ws.write_string(row, 1, SEVERITY_TEXT[f.severity], colors[f.severity])
             ws.write_string(row, 2, f.sheet or "（文件）", wrap)
-            if f.sheet and f.cell and f.sheet != META_SHEET:
+            if f.sheet and f.cell and f.sheet != META_SHEET and len(f.sheet) <= SHEET_NAME_MAX:
                 # The link text is the short cell reference: a link does not wrap in every client.
                 ws.write_url(row, 3, f"internal:'{f.sheet}'!{f.cell}", link, string=f.cell)
             else:
@@ -154,7 +190,7 @@ def _front(report: FileReport):
         ws.autofilter(3, 0, 3 + len(report.findings), printed - 1)
         ws.protect("", {"autofilter": True, "format_columns": True, "format_rows": True})
         print_wide(ws, widths[:printed], repeat_columns=0, header_rows=(3, 3),
-                   last_row=3 + len(report.findings), title=f"校验结果：{report.path.name}")
+                   last_row=3 + len(report.findings), title=f"校验结果：{shown_path(report.path.name)}")
         ws.activate()
 
     return add
@@ -202,7 +238,7 @@ def _mark_in_place(report: FileReport, spec: FormSpec, path: Path) -> None:
             cell.fill = fills[severity]
             cell.comment = Comment(note, "jixiao", width=360, height=160)
     ws = wb.create_sheet(RESULT_SHEET, 0)
-    ws.append([f"校验结果：{report.path.name}"])
+    ws.append([f"校验结果：{shown_path(report.path.name)}"])
     ws.append([f"{report.errors} 个错误，{report.warnings} 个提示"])
     ws.append([])
     ws.append(["序号", "级别", "位置", "字段", "规则", "说明"])

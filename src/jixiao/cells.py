@@ -13,9 +13,11 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from .text import clean
+
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                 "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"}
-_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+_SPACES = re.compile(r"\s+")
 _AMOUNT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _CURRENCY = re.compile(r"^[¥￥]|(元|人民币)$")
 CENT = Decimal("0.01")
@@ -24,15 +26,8 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 15
 
 
-def clean_text(value: object) -> str | None:
-    """Text as a person sees it: outer spaces (incl. NBSP, full-width) gone, inner runs kept."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
-    text = text.strip(" \t\r\n\u3000")
-    return text or None
+# Text as a person sees it: jixiao.text.clean, the one normal form every stage uses.
+clean_text = clean
 
 
 def is_excel_error(value: object) -> bool:
@@ -42,9 +37,15 @@ def is_excel_error(value: object) -> bool:
 def to_decimal(value: object) -> tuple[Decimal | None, bool]:
     """(amount, was_text). Raises ValueError for something that is not a number.
 
-    Floats come from binary cells: take their shortest repr so 0.1+0.2 style noise never
-    enters money. Text is accepted with thousands separators, full-width digits and a
-    trailing 元 or leading ¥, and reported as text.
+    Text becomes a Decimal from its digits, never through a float: "100000000000000.01" keeps
+    its cent. It is accepted with thousands separators, full-width digits and a trailing 元 or
+    leading ¥, and reported as text.
+
+    A number cell is an IEEE double in every client (Excel, WPS, LibreOffice), and python-calamine
+    gives exactly that double; its shortest repr is the decimal that was typed whenever that had
+    at most 15 significant digits (Excel itself keeps only 15). Beyond 15 digits the cents are
+    already gone from the file, and the 汇总表 could not hold them either: F-13 says so
+    (significant_digits).
     """
     if value is None:
         return None, False
@@ -77,6 +78,15 @@ def _plausible(amount: Decimal, value: object) -> Decimal:
     return amount
 
 
+EXACT_DIGITS = 15     # significant digits an .xlsx number (a double) carries exactly, as Excel keeps them
+
+
+def significant_digits(amount: Decimal) -> int:
+    """Significant digits of an amount to the cent: 100000000000000.01 → 17, 120000.00 → 6."""
+    digits = amount.quantize(CENT).normalize().as_tuple().digits
+    return 0 if digits == (0,) else len(digits)
+
+
 def money_text(amount: Decimal | None) -> str:
     """1234567.5 → "1,234,567.50" (the form's way of printing money)."""
     if amount is None:
@@ -90,10 +100,22 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _EXCEL_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
+# The dates a project can have: wider than every date validation of the templates (30 years
+# before the collection's year to 30 after). Year 0001 or 9999 is a typing accident, and Excel
+# cannot even show a date before 1900.
+DATE_MIN, DATE_MAX = dt.date(1950, 1, 1), dt.date(2150, 12, 31)
 
 
 def to_date(value: object, date1904: bool = False) -> tuple[dt.date | None, bool]:
-    """(date, was_text). Raises ValueError for something that is not a date."""
+    """(date, was_text). Raises ValueError for something that is not a date between DATE_MIN and
+    DATE_MAX."""
+    date, was_text = _to_date(value, date1904)
+    if date is not None and not DATE_MIN <= date <= DATE_MAX:
+        raise ValueError(value)
+    return date, was_text
+
+
+def _to_date(value: object, date1904: bool = False) -> tuple[dt.date | None, bool]:
     if value is None:
         return None, False
     if isinstance(value, dt.datetime):

@@ -12,6 +12,7 @@ from .findings import ERROR, WARNING, Finding
 from .reader import Submission, read_workbook
 from .rules import Batch, Context, check_submissions
 from .spec import DEFAULT_FORM, load_form
+from .text import shown_path
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".xltx"}
 PARALLEL_FROM = 16          # below this, starting worker processes costs more than it saves
@@ -73,7 +74,7 @@ def collect_paths(paths) -> list[Path]:
         elif p.exists():
             out.append(p)
         else:
-            raise UsageError(f"{p}：文件或文件夹不存在")
+            raise UsageError(f"{shown_path(p)}：文件或文件夹不存在")
     seen, unique = set(), []
     for p in out:
         key = p.resolve()

@@ -228,7 +228,7 @@ def check(
     here: HereOpt = None,
 ):
     """校验回收的工作簿，列出每个问题的位置和改法。在收集文件夹中不必写路径和选项。"""
-    from .annotate import annotate as write_annotated
+    from .annotate import annotate_all
     from .check import check_files, collect_paths
     from .report import print_reports
     from .spec import load_form
@@ -254,7 +254,7 @@ def check(
         written = []
         if annotate is not None:
             spec = load_form(form)
-            written = [write_annotated(r, spec, annotate) for r in reports]
+            written = annotate_all(reports, spec, annotate)
     if json_:
         from .report import to_json
 
@@ -330,6 +330,8 @@ def merge(
     if skipped:
         err.print(f"[yellow]已跳过 {len(skipped)} 个有错误的文件：[/]")
         print_reports(skipped, err, show_warnings=False)
+    for note in result.notes:
+        err.print(f"[yellow]注意：[/]{shown(note)}")
     for line in result.reconciliation:
         out.print(shown(line))
     out.print(f"已写入汇总表：{shown(result.path)}（{len(result.consolidated.projects)} 个{result.consolidated.spec.record_noun}，"

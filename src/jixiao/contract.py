@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 
 from .spec import FormSpec, fingerprint
+from .text import MAX_NAME_BYTES, safe_filename
 
 INSTRUCTIONS_SHEET = "填报说明"
 CODES_SHEET = "代码表"
@@ -27,8 +28,12 @@ PREFILL_MAX_PARTS = 50
 
 
 def template_filename(unit, year: int, spec: FormSpec | None = None) -> str:
+    """`{单位编码}_{单位名称}_{年度}年度{title}.xlsx`, at most MAX_NAME_BYTES bytes: a long unit name
+    is cut (with …) after the code, which stays whole (the roster keeps codes short)."""
     title = spec.file_title if spec else "项目绩效目标申报表"
-    return f"{unit.code}_{unit.name}_{year}年度{title}.xlsx"
+    tail = f"_{year}年度{title}.xlsx"
+    head = safe_filename(f"{unit.code}_{unit.name}", max_bytes=MAX_NAME_BYTES - len(tail.encode("utf-8")))
+    return head + tail
 
 
 def prefill_records(spec: FormSpec, budget) -> list[dict]:

@@ -20,6 +20,7 @@ from .errors import UsageError
 from .frames import build_frames, frame_records
 from .reader import Submission, read_workbook
 from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
+from .text import shown_path
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -57,7 +58,7 @@ def diff_files(old: str | Path, new: str | Path, form: str = DEFAULT_FORM) -> li
     subs = [read_workbook(path, spec) for path in (old, new)]
     for sub in subs:
         if not sub.readable:
-            raise UsageError(f"{sub.path.name}：{sub.findings[0].message}")
+            raise UsageError(f"{shown_path(sub.path.name)}：{sub.findings[0].message}")
     return diff_submissions(subs[0], subs[1], spec)
 
 

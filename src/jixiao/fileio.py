@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,14 +55,45 @@ def _make_folder(folder: Path) -> None:
         raise OutputError(f"无法建立文件夹 {folder}（{_reason(exc)}）：请换一个位置") from None
 
 
+TMP_SUFFIX = ".tmp"
+STALE_SECONDS = 60          # an empty temporary file this old belongs to no running write
+
+
+def _tmp_prefix(target: Path) -> str:
+    """".{stem}." with the stem cut to 60 bytes: the temporary name must fit the file system's
+    255 bytes whatever the target's name (mkstemp adds 8 characters, the suffix and .tmp)."""
+    stem = target.stem.encode("utf-8", "surrogateescape")[:60].decode("utf-8", "ignore")
+    return f".{stem}."
+
+
+def clean_stale(folder: Path, prefix: str, suffix: str) -> None:
+    """Remove the empty temporary files a killed run left for this target (mkstemp creates the
+    file at once, xlsxwriter fills it only when the workbook is closed)."""
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+    except OSError:
+        return
+    now = time.time()
+    for p in candidates:
+        try:
+            info = p.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_size == 0 and now - info.st_mtime > STALE_SECONDS:
+                p.unlink()
+        except OSError:
+            pass
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike):
     """Yield a temporary path in the target's folder; rename it onto the target on success.
-    Whatever fails (the work, the rename, an interrupt), the temporary file is removed."""
+    Whatever fails (the work, the rename, an interrupt), the temporary file is removed; empty
+    temporary files left by an earlier run that was killed are removed first."""
     target = Path(target)
     _make_folder(target.parent)
+    prefix, suffix = _tmp_prefix(target), target.suffix + TMP_SUFFIX
+    clean_stale(target.parent, prefix, suffix)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise OutputError(f"无法在 {target.parent} 中写入（{_reason(exc)}）：请确认对该文件夹有写入权限") from None
     os.close(fd)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import string
 from dataclasses import asdict, dataclass, replace
 
+from .text import brief, unicode_safe
+
 ERROR = "error"
 WARNING = "warning"
+MAX_VALUE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ class Finding:
 
     def to_dict(self) -> dict:
         """The `check --json` object: file, sheet, cell, field, rule, severity, message, and for a
-        warning the unit answered, explained (true) and explanation."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("key", "explained", "explanation")}
+        warning the unit answered, explained (true) and explanation. Every text encodes as UTF-8 (a
+        file name the OS could not decode has its bytes as \\xNN)."""
+        out = {k: unicode_safe(v) if isinstance(v, str) else v for k, v in asdict(self).items()
+               if k not in ("key", "explained", "explanation")}
         if self.explained:
             out.update(explained=True, explanation=self.explanation)
         return out
@@ -69,6 +74,10 @@ def finding(rule_id: str, *, file: str, sheet: str = "", cell: str = "", field: 
     missing = r.placeholders() - values.keys()
     if missing:
         raise KeyError(f"rule {rule_id}: missing {sorted(missing)}")
+    # A value quoted in a message is cut to a readable length (a unit's 40,000-character name
+    # is not repeated in every finding, comment and terminal line).
+    if any(isinstance(v, str) and len(v) > MAX_VALUE_CHARS for v in values.values()):
+        values = {k: brief(v, MAX_VALUE_CHARS) if isinstance(v, str) else v for k, v in values.items()}
     return Finding(file=file, sheet=sheet, cell=cell, field=field, rule=rule_id,
                    severity=severity or r.severity, message=r.template.format(**values))
 
@@ -205,6 +214,8 @@ rule("P-11", ERROR, "Excel 错误值", "单元格是错误值 {value}：请改�
 rule("P-13", ERROR, "只能填写一行", "“{sheet_name}”只能填写本{noun}一行：请删除多余的行")
 rule("P-14", ERROR, "不是整数", "“{value}”不是有效的数目：请填写不小于 0 的整数")
 rule("P-12", WARNING, "疑似错别字", "“{wrong}”疑似应为“{right}”：请核对")
+rule("P-15", WARNING, "不可见字符", "内容含有不可见字符（{chars}）：已去掉这些字符后读取；请在单元格中删除它们（常见于从网页、微信或 PDF 复制的文字）")
+rule("P-16", ERROR, "超过单元格上限", "内容有 {length} 个字符，超过 Excel 单元格上限 32,767 个字符，Excel 无法保存：请删减到上限以内")
 
 # Money (F-)
 rule("F-01", ERROR, "金额无效", "“{value}”不是有效金额：请填写不小于 0、最多两位小数的数字（单位：{unit}）")
@@ -215,6 +226,7 @@ rule("F-04", ERROR, "年度资金超过总额", "{annual_label} {annual} 大于{
 rule("F-06", WARNING, "资金无年度归属", "单年度{noun}的{total_label} {total} 与{annual_label} {annual} 不同（差 {diff}）且无{carry_label}：请核对")
 rule("F-10", WARNING, "金额量级可疑", "金额 {value} {unit}{problem}：请确认金额单位是{unit}")
 rule("F-12", WARNING, "金额是文字", "金额“{value}”是文字格式，已按 {parsed} 读取：请填写为数字")
+rule("F-13", ERROR, "金额超出精度", "金额 {value} 有 {digits} 位有效数字，超过 Excel 能准确保存的 15 位，汇总后分位会改变：请核对金额及金额单位（{unit}）")
 
 # Hierarchy (H-)
 rule("H-01", ERROR, "一级指标无效", "“{value}”不是{label}：请选择 {choices}")

@@ -10,21 +10,23 @@ report it again as empty.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 import pandas as pd
 
-from .cells import clean_text, is_excel_error, money_text, to_date, to_decimal
+from .cells import EXACT_DIGITS, clean_text, is_excel_error, money_text, significant_digits, to_date, to_decimal
 from .findings import ERROR, RULES
 from .findings import Reporter, emits
 from .spec import FormSpec
+from .text import EXCEL_CELL_MAX, describe, excel_length, has_invisible, invisible
 from .values import IndicatorValue, parse_split
 
+_LONG = EXCEL_CELL_MAX // 2          # past this a text may be past a cell (UTF-16 units)
 TEXT_TYPES = {"text", "longtext", "code", "project_ref", "level1", "level2", "unit"}
-_TRIM = " \t\r\n\u3000\u00a0\u200b\ufeff"
 
 
-@emits("P-08", "P-11", "P-04", "P-14", "F-01", "F-12")
+@emits("P-08", "P-11", "P-04", "P-14", "P-15", "P-16", "F-01", "F-12", "F-13")
 def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[str, pd.DataFrame]:
     """Typed frames of every table over all files; unusable cells become findings and None."""
     frames = {}
@@ -44,10 +46,8 @@ def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[s
                         report.at(sub, sheet.key, r, f.id, "P-08", formula=formulas[table.cell(r, f.id)][:60])
                         bad.add((sub.file, table.sheet, table.cell(r, f.id)))
                         raw = None
-                    elif isinstance(raw, str) and raw[:1] == "#" and is_excel_error(raw):
-                        report.at(sub, sheet.key, r, f.id, "P-11", value=raw.strip())
-                        bad.add((sub.file, table.sheet, table.cell(r, f.id)))
-                        raw = None
+                    elif isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw)):
+                        raw = _text_cell(f, raw, sub, sheet.key, r, report, bad)
                     record[f.id] = None if raw is None else _typed(f, raw, sub, sheet.key, r, report, bad, spec)
                 records.append(record)
         columns = ["_sub", "_row", *ids]
@@ -86,11 +86,31 @@ def _parse_split_cached(op, value, unit) -> IndicatorValue:
         return parse_split(op, value, unit)
 
 
+def _text_cell(f, raw: str, sub, table_key: str, row: int, report: Reporter, bad: set):
+    """A text cell, before typing: an Excel error value (P-11), invisible characters (P-15, then
+    gone: jixiao.text.clean removes them in every stage alike), more than a cell can hold (P-16).
+    Returns the text to type, or None when the cell is unusable."""
+    def unusable() -> None:
+        bad.add((sub.file, sub.tables[table_key].sheet, sub.tables[table_key].cell(row, f.id)))
+
+    if raw[:1] == "#" and is_excel_error(raw):
+        report.at(sub, table_key, row, f.id, "P-11", value=raw.strip())
+        unusable()
+        return None
+    if has_invisible(raw):
+        chars = invisible(raw)
+        report.at(sub, table_key, row, f.id, "P-15", chars=describe(chars))
+    if len(raw) > _LONG and excel_length(raw) > EXCEL_CELL_MAX:
+        text = clean_text(raw) or ""
+        if excel_length(text) > EXCEL_CELL_MAX:
+            report.at(sub, table_key, row, f.id, "P-16", length=f"{excel_length(text):,}")
+            unusable()
+            return None
+    return raw
+
+
 def _typed(f, raw, sub, table_key: str, row: int, report: Reporter, bad: set, spec: FormSpec):
-    if f.type in TEXT_TYPES and isinstance(raw, str):
-        # Fast path: most text needs no cleaning at all.
-        if raw and raw[0] not in _TRIM and raw[-1] not in _TRIM and "\u00a0" not in raw:
-            return raw
+    if f.type in TEXT_TYPES:
         return clean_text(raw)
     if f.type in ("operator", "value"):
         return raw if not isinstance(raw, str) else clean_text(raw)
@@ -114,8 +134,12 @@ def _typed(f, raw, sub, table_key: str, row: int, report: Reporter, bad: set, sp
         amount, was_text = to_decimal(raw)
     except ValueError:
         rule = {"date": "P-04", "count": "P-14", "amount": "F-01"}[f.type]
-        problem(rule, value=clean_text(raw), **({"unit": spec.money_unit} if rule == "F-01" else {}))
+        shown = raw.date().isoformat() if isinstance(raw, dt.datetime) else clean_text(raw)
+        problem(rule, value=shown, **({"unit": spec.money_unit} if rule == "F-01" else {}))
         return None
     if was_text:
         problem("F-12", value=clean_text(raw), parsed=money_text(amount))
+    if amount is not None and significant_digits(amount) > EXACT_DIGITS:
+        problem("F-13", value=money_text(amount), digits=significant_digits(amount), unit=spec.money_unit)
+        return None
     return amount

@@ -18,11 +18,29 @@ What is recorded
 
 Receipt time
   The receipt time of a file is its modification time when the ledger first saw it (path and
-  content). Units send their workbooks by e-mail and the department saves the attachments into
-  the folder, so the mtime is when the file arrived in the folder, and it does not depend on when
-  somebody happens to run a scan. Caveat: tools that preserve the original time (unpacking a zip
-  archive, ``cp -p``, some sync clients) give the time the unit saved the file instead. The time a
-  scan first recorded the file is kept too (``first_seen``).
+  content), but never later than that scan: a file dated in the future (a wrong clock, a forged
+  time) is received when it is first seen, and a later file of the unit still supersedes it.
+  Units send their workbooks by e-mail and the department saves the attachments into the folder,
+  so the mtime is when the file arrived in the folder, and it does not depend on when somebody
+  happens to run a scan. Caveat: tools that preserve the original time (unpacking a zip archive,
+  ``cp -p``, some sync clients) give the time the unit saved the file instead. The time a scan
+  first recorded the file is kept too (``first_seen``).
+
+What may record a verdict
+  Only a read that hashed the bytes it read: a file that could not be read at all this time (a
+  permission error, a share that dropped, a file being copied) is listed as skipped, never stored
+  as 无法读取 under the hash of the intact file, and is read again by the next scan.
+
+File names
+  ``path`` is the display form (bytes the OS could not decode, e.g. GBK names from a zip made on
+  Chinese Windows, as \\xNN); ``path_raw`` holds the real bytes of such a name (NULL otherwise).
+
+A damaged ledger
+  The files are the truth, the ledger a cache of verdicts plus history. The ledger is checked at
+  every open (``PRAGMA quick_check``), and any database error while it is used counts as damage
+  too: the damaged file is kept aside (``ledger.damaged-<time>.sqlite``), a new ledger is built
+  from the folder, and one note says so. What only the old ledger knew (files no longer in the
+  folder, first-seen times) is in the file kept aside.
 
 Which file counts
   A file counts for the unit named in its ``_meta`` (单位编码), whatever its file name says.
@@ -39,7 +57,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -48,11 +68,12 @@ from typing import NamedTuple
 
 from . import __version__
 from .check import collect_paths, read_and_check, reports_of
-from .errors import LedgerError, UsageError
+from .errors import LedgerError, OutputError, UsageError
 from .findings import ERROR
 from .roster import Roster
 from .rules import Context
 from .spec import DEFAULT_FORM, FormSpec, load_form, spec_digest
+from .text import shown_path, unicode_safe
 
 LEDGER_DIR = ".jixiao"
 LEDGER_NAME = "ledger.sqlite"
@@ -106,6 +127,12 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
     (2, "rows per table of the form", (
         # JSON: table key → rows read
         "ALTER TABLE checks ADD COLUMN rows TEXT NOT NULL DEFAULT '{}'",
+    )),
+    (3, "undecodable file names; receipt times no later than first seen", (
+        "ALTER TABLE files ADD COLUMN path_raw BLOB",      # the name's bytes when path is escaped
+        """UPDATE files SET mtime_ns = CAST(strftime('%s', first_seen) AS INTEGER) * 1000000000,
+                            received = first_seen
+           WHERE mtime_ns > CAST(strftime('%s', first_seen) AS INTEGER) * 1000000000""",
     )),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -162,13 +189,14 @@ class ScanResult:
     inbox: Path
     ledger: Path | None            # None when the ledger was kept in memory (folder not writable)
     context: str                   # key of the check context the verdicts belong to
+    notes: list[str] = field(default_factory=list)       # e.g. the ledger was damaged and rebuilt
     files: int = 0                 # workbooks found in the folder
     checked: int = 0               # read and checked by this scan
     cached: int = 0                # verdict taken from the ledger, file not read
     new: list[Entry] = field(default_factory=list)       # (path, sha256) recorded for the first time
     missing: list[Entry] = field(default_factory=list)   # newly found gone from the folder
     returned: list[Entry] = field(default_factory=list)  # were missing, are back
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): could not be read
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not read this time
 
 
 class Superseded(NamedTuple):
@@ -219,17 +247,60 @@ class Ledger:
         self.inbox = inbox
         self.conn = conn
         self.path = path
+        self.notes: list[str] = []
 
     @classmethod
     def open(cls, inbox: str | Path) -> "Ledger":
+        """Open (or create) the folder's ledger, checked: a damaged one is kept aside and replaced
+        by a new, empty ledger (the next scan fills it from the files), with a note saying so."""
         inbox = _inbox(inbox)
         db = ledger_path(inbox)
         try:
             db.parent.mkdir(exist_ok=True)
         except OSError as exc:
-            raise LedgerError(f"无法在 {inbox} 中建立报送台账（{exc.strerror or type(exc).__name__}）："
+            raise LedgerError(f"无法在 {shown_path(inbox)} 中建立报送台账（{exc.strerror or type(exc).__name__}）："
                               "请确认对该文件夹有写入权限") from None
-        return cls(inbox, _connect(str(db), db), db)
+        try:
+            return cls(inbox, _connect(str(db), db), db)
+        except Damaged as exc:
+            ledger = cls(inbox, None, db)           # type: ignore[arg-type]
+            ledger._replace(exc)
+            return ledger
+
+    def _replace(self, damage: BaseException) -> None:
+        """Keep the damaged ledger file aside and start a new one in its place."""
+        aside = _set_aside(self.path)
+        try:
+            self.conn = _connect(str(self.path), self.path)
+        except Damaged as exc:
+            raise LedgerError(f"报送台账 {shown_path(self.path)} 无法重新建立（{exc}）：请确认磁盘空间和写入权限") from None
+        self.notes.append(f"报送台账 {shown_path(self.path)} 已损坏（{_detail(damage)}）：已另存为 {aside.name}，"
+                          "并按文件夹中的文件重新建立台账；已不在文件夹中的文件的记录只在另存的文件中")
+
+    def recover(self, exc: sqlite3.DatabaseError) -> None:
+        """After a database error while the ledger was in use: replace it (see _replace)."""
+        if self.path is None:
+            raise exc
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self._replace(exc)
+
+    def guarded(self, work):
+        """work(), and once more on a new ledger if the old one turns out damaged on the way."""
+        try:
+            return work()
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc) or self.path is None:
+                raise LedgerError(f"报送台账 {shown_path(self.path or '（内存）')} 暂时无法使用（{_detail(exc)}）："
+                                  "请稍后重试；如一直出现，请确认磁盘空间和写入权限") from None
+            self.recover(exc)
+        try:
+            return work()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"报送台账 {shown_path(self.path)} 重新建立后仍无法使用（{_detail(exc)}）："
+                              "请确认磁盘空间和写入权限，或把 .jixiao 文件夹移走后重试") from None
 
     @classmethod
     def memory(cls, inbox: str | Path) -> "Ledger":
@@ -280,8 +351,9 @@ class Ledger:
         return entries
 
     def _entry(self, r: sqlite3.Row) -> Entry:
+        rel = os.fsdecode(r["path_raw"]) if r["path_raw"] is not None else r["path"]
         return Entry(
-            id=r["id"], path=r["path"], full_path=self.inbox / Path(*r["path"].split("/")),
+            id=r["id"], path=r["path"], full_path=self.inbox / Path(*rel.split("/")),
             sha256=r["sha256"], size=r["size"], mtime_ns=r["mtime_ns"], received=_parse(r["received"]),
             first_seen=_parse(r["first_seen"]), readable=bool(r["readable"]), unit_code=r["unit_code"],
             unit_name=r["unit_name"], department=r["department"], year=r["year"], form_id=r["form_id"],
@@ -307,14 +379,54 @@ class Ledger:
 def _inbox(inbox: str | Path) -> Path:
     inbox = Path(inbox)
     if not inbox.exists():
-        raise UsageError(f"{inbox}：文件夹不存在")
+        raise UsageError(f"{shown_path(inbox)}：文件夹不存在")
     if not inbox.is_dir():
-        raise UsageError(f"{inbox}：不是文件夹（报送台账按收件文件夹记录）")
+        raise UsageError(f"{shown_path(inbox)}：不是文件夹（报送台账按收件文件夹记录）")
     return inbox
 
 
+class Damaged(Exception):
+    """The ledger file is damaged (found at open); its replacement is Ledger._replace's job."""
+
+
+# SQLite result codes that say nothing about the file itself: contention, permissions, a full disk.
+_NOT_DAMAGE = {3, 5, 6, 7, 8, 9, 10, 13, 14, 23}     # PERM BUSY LOCKED NOMEM READONLY INTERRUPT IOERR FULL CANTOPEN AUTH
+
+
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Any database error but contention, permissions and a full disk means a damaged ledger."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or (code & 0xFF) not in _NOT_DAMAGE
+
+
+def _detail(exc: BaseException) -> str:
+    return unicode_safe(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__)
+
+
+def _set_aside(db: Path) -> Path:
+    """Move the damaged ledger (and its WAL) to ledger.damaged-<time>.sqlite; drop the shared memory."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = db.with_name(f"ledger.damaged-{stamp}.sqlite")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = db.with_name(f"ledger.damaged-{stamp}-{n}.sqlite")
+    try:
+        os.replace(db, aside)
+        for extra in ("-wal", "-journal"):
+            side = db.with_name(db.name + extra)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + extra))
+        db.with_name(db.name + "-shm").unlink(missing_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"报送台账 {shown_path(db)} 已损坏，且无法另存（{exc.strerror or type(exc).__name__}）："
+                          "请手动把 .jixiao 文件夹移走后重试，jixiao 会重新读取文件夹中的全部文件") from None
+    return aside
+
+
 def _connect(target: str, db: Path | None) -> sqlite3.Connection:
-    where = db or "内存"
+    """Open, configure, migrate and (for a file) check the ledger; Damaged when the file is damaged."""
+    where = shown_path(db) if db else "内存"
     try:
         conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
@@ -326,15 +438,18 @@ def _connect(target: str, db: Path | None) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, where)
-    except LedgerError:
+        if db is not None:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise Damaged("；".join(str(p) for p in problems)[:120])
+    except (LedgerError, Damaged):
         conn.close()
         raise
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if "not a database" in str(exc) or "malformed" in str(exc):
-            raise LedgerError(f"报送台账 {where} 已损坏（{exc}）：请把它改名备份后重新运行，"
-                              "jixiao 会重新读取文件夹中的全部文件") from None
-        raise LedgerError(f"无法使用报送台账 {where}（{exc}）：请确认对该文件夹有写入权限，"
+        if db is not None and is_damage(exc):
+            raise Damaged(_detail(exc)) from None
+        raise LedgerError(f"无法使用报送台账 {where}（{_detail(exc)}）：请确认对该文件夹有写入权限，"
                           "且没有其他程序锁住它") from None
     return conn
 
@@ -390,7 +505,7 @@ def _mark_current(entries: list[Entry]) -> None:
 # The modules whose code decides a verdict; their source is part of the context key, so that a
 # changed rule re-checks cached files instead of trusting an outdated verdict.
 _RULE_MODULES = ("cells", "check", "contract", "findings", "frames", "package", "reader", "spec", "template",
-                 "values")
+                 "text", "values")
 
 
 @lru_cache(maxsize=1)
@@ -431,10 +546,11 @@ def context_of(spec: FormSpec, roster: Roster | None, department: str | None,
 @dataclass
 class _OnDisk:
     path: Path
-    rel: str
+    rel: str                       # display form (undecodable bytes as \\xNN)
     sha256: str
     size: int
-    mtime_ns: int
+    mtime_ns: int                  # no later than the scan
+    raw: bytes | None = None       # the relative path's bytes when rel had to be escaped
 
 
 def _hash(path: Path) -> tuple[str, int, int]:
@@ -458,8 +574,22 @@ def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | N
     The rules are exactly those of `check`.
     """
     with Ledger.open(inbox) as ledger:
-        return scan_into(ledger, roster=roster, department=department, year=year, form=form,
-                         progress=progress, workers=workers)
+        result = ledger.guarded(lambda: scan_into(ledger, roster=roster, department=department, year=year,
+                                                  form=form, progress=progress, workers=workers))
+        result.notes = list(ledger.notes)
+        return result
+
+
+def scan_listing(ledger: Ledger, **kwargs) -> tuple[ScanResult, list[Entry]]:
+    """scan_into() and then every file still in the folder, with the verdicts of this scan's
+    context; on a ledger found damaged on the way, both again on a rebuilt one."""
+    def work():
+        result = scan_into(ledger, **kwargs)
+        return result, [e for e in ledger.entries(context=result.context) if not e.missing]
+
+    result, entries = ledger.guarded(work)
+    result.notes = list(ledger.notes)
+    return result, entries
 
 
 def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str | None = None,
@@ -471,15 +601,18 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
     context, description = context_of(spec, roster, department, year)
     result = ScanResult(inbox=inbox, ledger=ledger.path, context=context)
 
+    scan_ns = time.time_ns()
     on_disk: list[_OnDisk] = []
     for path in collect_paths([inbox]):
-        rel = path.relative_to(inbox).as_posix()
+        real = path.relative_to(inbox).as_posix()
+        rel = shown_path(real)
         try:
             sha, size, mtime_ns = _hash(path)
         except OSError as exc:
-            result.skipped.append((rel, f"无法读取文件（{exc.strerror or type(exc).__name__}）"))
+            result.skipped.append((rel, f"无法读取文件（{exc.strerror or type(exc).__name__}）：下次扫描时会重新读取"))
             continue
-        on_disk.append(_OnDisk(path, rel, sha, size, mtime_ns))
+        on_disk.append(_OnDisk(path, rel, sha, size, min(mtime_ns, scan_ns),
+                               os.fsencode(real) if rel != real else None))
     result.files = len(on_disk) + len(result.skipped)
 
     known = {(r[0], r[1]): bool(r[2]) for r in conn.execute(
@@ -497,7 +630,14 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
         subs, batch = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
                                      progress, workers)
         reports = reports_of(subs, batch)
-    result.checked = len(reports)
+    # Only a read that hashed the bytes it read records a verdict; the others are read again next time.
+    read, unread = [], []
+    for d, report in zip(to_check, reports):
+        (read if report.submission.sha256 else unread).append((d, report))
+    for d, report in unread:
+        problem = report.findings[0].message if report.findings else "无法读取文件"
+        result.skipped.append((d.rel, f"{problem}：下次扫描时会重新读取"))
+    result.checked = len(read)
 
     now = _iso(_now())
     new_ids: list[int] = []
@@ -505,7 +645,7 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
     with ledger.transaction():
         conn.execute("INSERT OR IGNORE INTO contexts (key, first_used, description) VALUES (?, ?, ?)",
                      (context, now, json.dumps(description, ensure_ascii=False, sort_keys=True)))
-        for d, report in zip(to_check, reports):
+        for d, report in read:
             file_id, inserted = _record(conn, d, report, context, now)
             present.add((d.rel, _checked_sha(d, report)))
             if inserted:
@@ -543,18 +683,18 @@ def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str
     meta = sub.meta or {}
 
     def m(key):
-        value = (meta.get(key) or "").strip()
+        value = unicode_safe((meta.get(key) or "").strip())
         return value or None
 
     cur = conn.execute(
         """INSERT OR IGNORE INTO files (path, sha256, size, mtime_ns, received, first_seen, readable,
-               unit_code, unit_name, department, year, form_id, form_version)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               unit_code, unit_name, department, year, form_id, form_version, path_raw)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (d.rel, sha, size, d.mtime_ns, _iso(_from_ns(d.mtime_ns)), now, int(sub.readable),
-         m("单位编码"), m("单位名称"), m("主管部门"), m("年度"), m("form_id"), m("form_version")))
+         m("单位编码"), m("单位名称"), m("主管部门"), m("年度"), m("form_id"), m("form_version"), d.raw))
     inserted = cur.rowcount == 1
     file_id = conn.execute("SELECT id FROM files WHERE path = ? AND sha256 = ?", (d.rel, sha)).fetchone()[0]
-    findings = [dict(f.to_dict(), file=d.rel) for f in report.findings]
+    findings = [dict(f.to_dict(), file=d.rel) for f in report.findings]     # to_dict: UTF-8-safe text
     first_error = next((f.message for f in report.findings if f.severity == ERROR), "")
     rows = {key: len(table.rows) for key, table in sub.tables.items()}
     projects, indicators = rows.get("projects", 0), rows.get("indicators", 0)
@@ -576,13 +716,33 @@ def latest_per_unit(inbox: str | Path, *, context: str | None = None) -> dict[st
     newest verdict of that file. Files without a unit code (unreadable, no _meta) are not included.
     """
     with Ledger.open(inbox) as ledger:
-        return ledger.latest_per_unit(context)
+        return ledger.guarded(lambda: ledger.latest_per_unit(context))
 
 
 def history(inbox: str | Path, unit_code: str, *, context: str | None = None) -> list[Entry]:
     """Every file ever recorded for a unit, oldest receipt first; `current` marks the one that counts."""
     with Ledger.open(inbox) as ledger:
-        return ledger.history(unit_code, context)
+        return ledger.guarded(lambda: ledger.history(unit_code, context))
+
+
+def refuse_overwriting_inputs(output: Path, folders, roster: Roster | None, files=()) -> None:
+    """An output never replaces an input: a workbook of the collection folders, anything in their
+    ledger folder (.jixiao), the roster, or one of the files given. Raises OutputError."""
+    target = output.resolve()
+    inputs = {Path(f).resolve() for f in files}
+    if roster is not None and roster.path is not None:
+        if target == Path(roster.path).resolve():
+            raise OutputError(f"输出文件 {shown_path(output)} 是报送名单：请换一个输出文件名")
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        ledger_dir = (folder / LEDGER_DIR).resolve()
+        if target == ledger_dir or ledger_dir in target.parents:
+            raise OutputError(f"输出文件 {shown_path(output)} 在报送台账的文件夹 {shown_path(folder / LEDGER_DIR)} 中："
+                              "请换一个位置")
+        inputs.update(p.resolve() for p in collect_paths([folder]))
+    if target in inputs:
+        raise OutputError(f"输出文件 {shown_path(output)} 是收到的文件之一，写入会覆盖它：请换一个输出文件名")
 
 
 # --- merge: the latest file per unit -------------------------------------------------------------
@@ -608,11 +768,11 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             selection.notes.append(f"{exc}；本次改用临时台账，报送记录不会保存")
             ledger = Ledger.memory(folder)
         with ledger:
-            scan_result = scan_into(ledger, roster=roster, department=department, year=year, form=form,
-                                    progress=progress, workers=workers)
-            for e in ledger.entries(context=scan_result.context):
-                if not e.missing:
-                    candidates.setdefault(e.full_path.resolve(), e)
+            scan_result, entries = scan_listing(ledger, roster=roster, department=department, year=year,
+                                                form=form, progress=progress, workers=workers)
+            selection.notes.extend(scan_result.notes)
+            for e in entries:
+                candidates.setdefault(e.full_path.resolve(), e)
     explicit = {p.resolve() for p in map(Path, paths) if not p.is_dir()}
     best: dict[str, Entry] = {}
     for key, e in candidates.items():

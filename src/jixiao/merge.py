@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .cells import CENT
+from .cells import CENT, EXACT_DIGITS, money_text, significant_digits
 from .check import FileReport, collect_paths, read_and_check, reports_of
 from .errors import MergeRefused
 from .frames import frame_records
 from .roster import Roster, Unit
 from .rules import DEPT_TAG, Context, dept_key
-from .spec import DEFAULT_FORM, FormSpec, load_form, normalize_label
+from .spec import DEFAULT_FORM, FormSpec, load_form
+from .text import key as name_key, safe_filename, shown_path
 from .values import IndicatorValue, format_official
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING, STATUS_UNREADABLE = "通过", "有错误未汇总", "未报送", "无法读取"
@@ -77,6 +78,7 @@ class Consolidated:
     year: int
     projects: list[Project]
     units: list[UnitStatus]
+    notes: list[str] = field(default_factory=list)       # what the caller should say (ledger notes)
 
     def amount_fields(self) -> list[str]:
         """The records' amount field ids, in the form's order."""
@@ -117,7 +119,9 @@ class Consolidated:
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:
-    return f"{department}{year}年度{spec.summary_title if spec else '项目绩效目标汇总表'}.xlsx"
+    """The 汇总表's file name. 主管部门 comes from `_meta`, which a unit can forge: the name is one
+    name (no separator, no "..", nothing Windows refuses) of at most MAX_NAME_BYTES bytes."""
+    return safe_filename(f"{department}{year}年度{spec.summary_title if spec else '项目绩效目标汇总表'}", ".xlsx")
 
 
 def prepare_merge(paths, *, roster: Roster | None = None, department: str | None = None,
@@ -146,11 +150,13 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
     consolidated = consolidate(spec, department, year, roster, subs, batch, reports, accepted)
+    _refuse_inexact_totals(consolidated)
     for sub in subs:
         sub.release()        # the raw cells are in the consolidated data now; free them before the 汇总表 is built
     del batch
     if selection is not None:
         _note_selection(consolidated, selection)
+        consolidated.notes.extend(selection.notes)
     return consolidated, reports, files
 
 
@@ -160,12 +166,12 @@ def _note_selection(consolidated: Consolidated, selection) -> None:
         entry = selection.used.get(status.unit.code)
         if entry is not None and status.file == entry.name:
             status.received = entry.received.strftime("%Y-%m-%d %H:%M")
-        status.superseded = [s.path.name for s in selection.superseded_of(status.unit.code)]
+        status.superseded = [shown_path(s.path.name) for s in selection.superseded_of(status.unit.code)]
 
 
 def _agree(reports: list[FileReport], department: str | None, year: int | None) -> tuple[str, int]:
     """Department and year: as given, or as every readable input's _meta says; inputs must agree."""
-    metas = [(r.path.name, r.submission.meta) for r in reports if r.submission.meta and not r.errors]
+    metas = [(shown_path(r.path.name), r.submission.meta) for r in reports if r.submission.meta and not r.errors]
     depts = {dept_key(m.get("主管部门")): m.get("主管部门") for _, m in metas if m.get("主管部门")}
     years = {m.get("年度") for _, m in metas if m.get("年度")}
     if department is None:
@@ -193,8 +199,21 @@ def _refuse_duplicate_units(reports: list[FileReport], accepted: list[int]) -> N
             continue
         if code in seen:
             raise MergeRefused(f"两个文件都属于单位 {code} {meta.get('单位名称', '')}：{seen[code]} 和 "
-                               f"{reports[i].path}。请只保留最新的一份再汇总", reports, reason="duplicate")
-        seen[code] = str(reports[i].path)
+                               f"{shown_path(reports[i].path)}。请只保留最新的一份再汇总", reports, reason="duplicate")
+        seen[code] = shown_path(reports[i].path)
+
+
+def _refuse_inexact_totals(c: Consolidated) -> None:
+    """Every amount of a file that passed check has at most 15 significant digits (F-13); a sum of
+    them may not, and the 汇总表 (whose numbers are doubles) could not state it to the cent."""
+    label = c.spec.projects.label
+    for code in [None, *(u.unit.code for u in c.units if u.projects)]:
+        for fid, total in c.totals(code).items():
+            if significant_digits(total) > EXACT_DIGITS:
+                who = "合计" if code is None else f"单位 {code} 的小计"
+                raise MergeRefused(f"{who}中{label(fid)} {money_text(total)} 有 {significant_digits(total)} 位有效数字，"
+                                   f"超过 Excel 能准确保存的 {EXACT_DIGITS} 位，汇总表无法准确到分：请核对各单位的金额及金额单位"
+                                   f"（{c.spec.money_unit}），或分批汇总", reason="precision")
 
 
 def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None, subs, batch,
@@ -206,12 +225,12 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
             units[unit.code] = UnitStatus(unit)
     for i, report in enumerate(reports):
         meta = report.submission.meta or {}
-        code = meta.get("单位编码") or f"?{report.path.name}"
-        unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or report.path.stem)
+        code = meta.get("单位编码") or f"?{shown_path(report.path.name)}"
+        unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or shown_path(report.path.stem))
         status = units.setdefault(code, UnitStatus(unit))
         if status.status == STATUS_OK:
             continue
-        status.file = report.path.name
+        status.file = shown_path(report.path.name)
         status.errors, status.warnings = report.errors, report.warnings
         status.status = (STATUS_OK if i in accepted_set else
                          STATUS_UNREADABLE if not report.readable else STATUS_BAD)
@@ -231,8 +250,8 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         for fid in amounts:
             if values[fid] is not None:
                 values[fid] = values[fid].quantize(CENT)
-        project = Project(unit, subs[sub_i].path.name, int(rec["_row"]), values, name=rec["name"])
-        projects[(sub_i, normalize_label(rec["name"]))] = project
+        project = Project(unit, shown_path(subs[sub_i].path.name), int(rec["_row"]), values, name=rec["name"])
+        projects[(sub_i, name_key(rec["name"]))] = project
         first_of_sub.setdefault(sub_i, project)
 
     def owner(rec, table) -> Project | None:
@@ -240,7 +259,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         if sub_i not in accepted_set:
             return None
         if table.link:
-            return projects.get((sub_i, normalize_label(rec[table.link] or "")))
+            return projects.get((sub_i, name_key(rec[table.link])))
         return first_of_sub.get(sub_i)
 
     indicators = spec.indicators

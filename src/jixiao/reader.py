@@ -150,12 +150,19 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
 
 
 def _read_meta(wb) -> dict[str, str]:
+    """`_meta` as every stage uses it: values in the normal form of jixiao.text (a forged code
+    with a zero-width space is the same code in the merge keys and the 汇总表), except the prefill
+    JSON, whose parts are joined as written (a part may end in a space)."""
     meta = {}
     for row in load_rows(wb, META_SHEET, META_ROWS):
         if len(row) >= 2:
             key = clean_text(row[0])
             if key and key not in meta:
-                meta[key] = "" if row[1] is None else str(row[1]).strip()
+                value = row[1]
+                if key.startswith("prefill"):
+                    meta[key] = "" if value is None else str(value)
+                else:
+                    meta[key] = clean_text(_finite(value)) or ""
     return meta
 
 
@@ -177,6 +184,18 @@ def _read_explanations(wb) -> dict[tuple[str, str], str]:
         if cells[0] and cells[2] is not None:
             out[(cells[0], cells[1] or "")] = cells[2][:2000]
     return out
+
+
+def _finite(value):
+    """A number cell holding NaN or ±1E+400 (no client writes them; calamine reads NaN and inf)
+    becomes Excel's own word for a number that is none, #NUM!: P-11 at the cell, and no stage
+    (xlsxwriter refuses NaN) ever sees a float that is not a number."""
+    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+        return "#NUM!"
+    return value
+
+
+_INF = float("inf")
 
 
 # --- the tables ------------------------------------------------------------------------------------
@@ -236,7 +255,7 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
                     values[i] = errors[(r, c)]           # calamine reads Excel errors as ""
                 elif values[i] in (None, "") and (r, c) in formulas:
                     values[i] = formulas[(r, c)]         # a formula without a cached value
-        values = [None if v == "" else v for v in values]
+        values = [None if v == "" else _finite(v) if v.__class__ is float else v for v in values]
         if all(clean_text(v) is None for v in values):
             continue
         if r > last_input and not beyond:

