@@ -1,4 +1,4 @@
-"""Add to tests/ once cli.py, merge.py and render.py are wired (it passed against a patched copy)."""
+"""merge and status on a collection folder: the latest file per unit by receipt time, the CLI on a folder."""
 import datetime as dt, os, shutil
 import openpyxl, pytest
 from typer.testing import CliRunner

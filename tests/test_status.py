@@ -118,8 +118,9 @@ def test_status_json(inbox, roster):
     unit = {u["unit_code"]: u for u in doc["units"]}
     assert unit["310003"] == {"unit_code": "310003", "unit_name": "上海市归国华侨联合会", "contact": "张老师",
                               "phone": "021-00000003", "status": "未报送", "file": None, "received": None,
-                              "verdict": None, "errors": 0, "warnings": 0, "projects": 0, "indicators": 0,
-                              "problem": None, "superseded": []}
+                              "verdict": None, "errors": 0, "warnings": 0, "explained": 0, "previous_file": None,
+                              "changes": None, "projects": 0, "indicators": 0, "problem": None,
+                              "superseded": []}
     assert unit["310001"]["status"] == "有错误" and unit["310001"]["problem"]
     assert dt.datetime.fromisoformat(unit["310001"]["received"]).timestamp() == T0 + 3600
     assert doc["other_files"] == [] and doc["notes"] == []

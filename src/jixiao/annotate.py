@@ -239,7 +239,7 @@ def _mark_in_place(report: FileReport, spec: FormSpec, path: Path) -> None:
             cell.comment = Comment(note, "jixiao", width=360, height=160)
     ws = wb.create_sheet(RESULT_SHEET, 0)
     ws.append([f"校验结果：{shown_path(report.path.name)}"])
-    ws.append([f"{report.errors} 个错误，{report.warnings} 个提示"])
+    ws.append([f"{report.errors} 个错误，{report.warnings} 个提示" + (f"，{report.explained} 个已说明" if report.explained else "")])
     ws.append([])
     ws.append(["序号", "级别", "位置", "字段", "规则", "说明"])
     for i, f in enumerate(report.findings, start=1):

@@ -62,7 +62,12 @@ def _received_at(path: Path, when: dt.datetime) -> None:
 def _say_status(inbox: Path, roster, department, year, form, say):
     report = collection_status(inbox, roster, department=department, year=year, form=form)
     for row in report.rows:
-        say(f"   {row.unit.code} {row.unit.name}：{row.status}" + (f"（{row.file}）" if row.file else ""))
+        counts = [f"{n} 个{word}" for n, word in ((row.errors, "错误"), (row.warnings, "提示"),
+                                                   (row.explained, "已说明")) if n]
+        if row.changed is not None:
+            counts.append(f"较上一份 {row.changed} 处变化")
+        say(f"   {row.unit.code} {row.unit.name}：{row.status}" + (f"（{row.file}）" if row.file else "")
+            + (f"：{'，'.join(counts)}" if counts else ""))
     say(f"   {report.summary_line()}")
     return report
 

@@ -10,6 +10,8 @@ same content and indicators under another name.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -64,10 +66,30 @@ def diff_files(old: str | Path, new: str | Path, form: str = DEFAULT_FORM) -> li
 
 def diff_submissions(old: Submission, new: Submission, spec: FormSpec) -> list[Change]:
     frames = build_frames([old, new], spec, {0: [], 1: []}, set())
-    rows = {t.key: {0: [], 1: []} for t in spec.tables}
+    before, after = snapshots(frames, spec, 2)
+    return diff_snapshots(before, after, spec)
+
+
+Snapshot = dict[str, list[dict[str, str]]]       # table key → rows → field id → the value as shown
+
+
+def snapshots(frames: dict, spec: FormSpec, count: int) -> list[Snapshot]:
+    """What diff compares, per submission of a batch: every row of every table as the unit reads
+    it (typed values shown as text; empty cells left out). Small and plain, so that the ledger can
+    keep it for each file and compare two returns without reading either again."""
+    out: list[Snapshot] = [{t.key: [] for t in spec.tables} for _ in range(count)]
     for table in spec.tables:
-        for rec in frame_records(frames[table.key].drop(columns=["_iv"], errors="ignore")):
-            rows[table.key][int(rec["_sub"])].append(rec)
+        df = frames[table.key]
+        ids = [f.id for f in table.fields if f.id in df.columns]
+        for rec in frame_records(df[["_sub", *ids]]):
+            row = {fid: shown(rec[fid]) for fid in ids if rec[fid] is not None}
+            out[int(rec["_sub"])][table.key].append({k: v for k, v in row.items() if v})
+    return out
+
+
+def diff_snapshots(old: Snapshot, new: Snapshot, spec: FormSpec) -> list[Change]:
+    """The changes from one return's snapshot to the next (see snapshots())."""
+    rows = {t.key: {0: list(old.get(t.key, ())), 1: list(new.get(t.key, ()))} for t in spec.tables}
     records = spec.projects
     name_of = {side: {_record_name(rec) for rec in rows["projects"][side]} for side in (0, 1)}
 
@@ -251,3 +273,19 @@ def print_changes(changes: list[Change], console, old_name: str, new_name: str) 
     for line in change_lines(changes):
         console.print(f"[bold]{escape(line)}[/]" if not line.startswith("  ") and not line.startswith("共 ")
                       else escape(line))
+
+
+def pack(snapshot: Snapshot) -> bytes:
+    """A snapshot as the ledger keeps it: compressed JSON (a few kilobytes per return)."""
+    return zlib.compress(json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+
+
+def unpack(blob: bytes | None) -> Snapshot | None:
+    """pack() undone; None for no snapshot or one that cannot be read (an older or damaged record)."""
+    if not blob:
+        return None
+    try:
+        snapshot = json.loads(zlib.decompress(blob))
+    except (zlib.error, ValueError):
+        return None
+    return snapshot if isinstance(snapshot, dict) else None

@@ -12,8 +12,10 @@ What is recorded
           disappears from the folder (or is overwritten with new content under the same name)
           keeps its row, with ``missing_since`` set; it is cleared again if the same bytes come back.
   checks  the verdict of one file under one check context (form spec, rules, roster, department,
-          year): 通过 / 有错误 / 无法读取, error and warning counts, project and indicator counts,
-          the findings as ``check --json`` writes them. A rescan with the same context reads and
+          year): 通过 / 有错误 / 无法读取, error, warning and answered-warning (已说明) counts,
+          project and indicator counts, the findings as ``check --json`` writes them, and a
+          compressed snapshot of the rows (jixiao.diff.snapshots) so that a unit's latest file is
+          compared with the one before without reading either again. A rescan with the same context reads and
           checks nothing it has already checked; a different roster or year re-checks once.
 
 Receipt time
@@ -68,6 +70,7 @@ from typing import NamedTuple
 
 from . import __version__
 from .check import collect_paths, read_and_check, reports_of
+from .diff import Change, Snapshot, diff_snapshots, pack, snapshots, unpack
 from .errors import LedgerError, OutputError, UsageError
 from .findings import ERROR
 from .roster import Roster
@@ -134,6 +137,12 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
                             received = first_seen
            WHERE mtime_ns > CAST(strftime('%s', first_seen) AS INTEGER) * 1000000000""",
     )),
+    (4, "answered warnings; the content of each return, for the changes between returns", (
+        # warnings the unit answered on 校验结果 (已说明); `warnings` counts the others
+        "ALTER TABLE checks ADD COLUMN explained INTEGER NOT NULL DEFAULT 0",
+        # jixiao.diff.pack() of the return's rows; NULL when it could not be read
+        "ALTER TABLE checks ADD COLUMN content BLOB",
+    )),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -159,7 +168,8 @@ class Entry:
     missing_since: dt.datetime | None
     verdict: str | None = None     # 通过 / 有错误 / 无法读取 (None only if never checked)
     errors: int = 0
-    warnings: int = 0
+    warnings: int = 0              # warnings not answered by the unit
+    explained: int = 0             # warnings answered on 校验结果 (已说明)
     projects: int = 0
     indicators: int = 0
     rows: dict = field(default_factory=dict)   # table key → rows read (every table of the form)
@@ -212,10 +222,23 @@ class Selection:
     chosen: list[Path]                              # files to merge, in collect_paths order
     superseded: list[Superseded]                    # older files left out, each with its replacement
     used: dict[str, Entry] = field(default_factory=dict)   # unit code → the file used
+    changes: dict[str, "UnitChanges"] = field(default_factory=dict)   # unit code → against its file before
     notes: list[str] = field(default_factory=list)
 
     def superseded_of(self, unit_code: str) -> list[Superseded]:
         return [s for s in self.superseded if s.unit_code == unit_code]
+
+
+@dataclass
+class UnitChanges:
+    """A unit's latest file against the one it sent before (both still in the folder)."""
+    previous: Entry
+    latest: Entry
+    changes: list[Change] | None     # None when either file could not be read whole
+
+    @property
+    def count(self) -> int | None:
+        return None if self.changes is None else len(self.changes)
 
 
 # --- the ledger file ---------------------------------------------------------------------------
@@ -337,8 +360,8 @@ class Ledger:
     def entries(self, where: str = "", params: tuple = (), context: str | None = None) -> list[Entry]:
         """Files with their verdict: the check under `context` when there is one, else the newest."""
         sql = f"""
-            SELECT f.*, c.verdict, c.errors, c.warnings, c.projects, c.indicators, c.rows, c.problem,
-                   c.context
+            SELECT f.*, c.verdict, c.errors, c.warnings, c.explained, c.projects, c.indicators, c.rows,
+                   c.problem, c.context
             FROM files f
             LEFT JOIN checks c ON c.id = (
                 SELECT c2.id FROM checks c2 WHERE c2.file_id = f.id
@@ -359,6 +382,7 @@ class Ledger:
             unit_name=r["unit_name"], department=r["department"], year=r["year"], form_id=r["form_id"],
             form_version=r["form_version"], missing_since=_parse(r["missing_since"]),
             verdict=r["verdict"], errors=r["errors"] or 0, warnings=r["warnings"] or 0,
+            explained=r["explained"] or 0,
             projects=r["projects"] or 0, indicators=r["indicators"] or 0,
             rows=json.loads(r["rows"]) if r["rows"] else {}, problem=r["problem"] or "",
             context=r["context"])
@@ -369,11 +393,38 @@ class Ledger:
             (file_id, context)).fetchone()
         return json.loads(row[0]) if row else []
 
+    def content(self, entry: Entry) -> Snapshot | None:
+        """What the file holds, as jixiao.diff compares it; None when it was never read whole."""
+        row = self.conn.execute(
+            "SELECT content FROM checks WHERE file_id = ? AND content IS NOT NULL "
+            "ORDER BY (context IS ?) DESC, id DESC LIMIT 1", (entry.id, entry.context)).fetchone()
+        return unpack(row[0]) if row else None
+
     def latest_per_unit(self, context: str | None = None) -> dict[str, Entry]:
         return {e.unit_code: e for e in self.entries(context=context) if e.current}
 
     def history(self, unit_code: str, context: str | None = None) -> list[Entry]:
         return self.entries("f.unit_code = ?", (unit_code,), context)
+
+
+    def changes_of_latest(self, entries: list[Entry], spec: FormSpec) -> dict[str, "UnitChanges"]:
+        """Unit code → what its latest file changed against the one before, for every unit with
+        more than one file among `entries`; compared from the ledger's snapshots, no file is read."""
+        by_unit: dict[str, list[Entry]] = {}
+        for e in entries:
+            if e.unit_code and not e.missing:
+                by_unit.setdefault(e.unit_code, []).append(e)
+        out = {}
+        for code, files in by_unit.items():
+            latest = next((e for e in files if e.current), None)
+            older = [e for e in files if e is not latest]
+            if latest is None or not older:
+                continue
+            previous = max(older, key=lambda e: (e.mtime_ns, e.path))
+            before, after = self.content(previous), self.content(latest)
+            changes = None if before is None or after is None else diff_snapshots(before, after, spec)
+            out[code] = UnitChanges(previous, latest, changes)
+        return out
 
 
 def _inbox(inbox: str | Path) -> Path:
@@ -504,8 +555,8 @@ def _mark_current(entries: list[Entry]) -> None:
 
 # The modules whose code decides a verdict; their source is part of the context key, so that a
 # changed rule re-checks cached files instead of trusting an outdated verdict.
-_RULE_MODULES = ("cells", "check", "contract", "findings", "frames", "package", "reader", "spec", "template",
-                 "text", "values")
+_RULE_MODULES = ("cells", "check", "contract", "diff", "findings", "frames", "package", "reader", "spec",
+                 "template", "text", "values")
 
 
 @lru_cache(maxsize=1)
@@ -625,16 +676,18 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
             if known.get((d.rel, d.sha256)):
                 progress(d.path)
 
-    reports = []
+    reports, contents = [], []
     if to_check:
         subs, batch = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
                                      progress, workers)
         reports = reports_of(subs, batch)
+        contents = [pack(snap) if sub.readable else None
+                    for sub, snap in zip(subs, snapshots(batch.frames, spec, len(subs)))]
     # Only a read that hashed the bytes it read records a verdict; the others are read again next time.
     read, unread = [], []
-    for d, report in zip(to_check, reports):
-        (read if report.submission.sha256 else unread).append((d, report))
-    for d, report in unread:
+    for d, report, content in zip(to_check, reports, contents):
+        (read if report.submission.sha256 else unread).append((d, report, content))
+    for d, report, _ in unread:
         problem = report.findings[0].message if report.findings else "无法读取文件"
         result.skipped.append((d.rel, f"{problem}：下次扫描时会重新读取"))
     result.checked = len(read)
@@ -645,8 +698,8 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
     with ledger.transaction():
         conn.execute("INSERT OR IGNORE INTO contexts (key, first_used, description) VALUES (?, ?, ?)",
                      (context, now, json.dumps(description, ensure_ascii=False, sort_keys=True)))
-        for d, report in read:
-            file_id, inserted = _record(conn, d, report, context, now)
+        for d, report, content in read:
+            file_id, inserted = _record(conn, d, report, context, now, content)
             present.add((d.rel, _checked_sha(d, report)))
             if inserted:
                 new_ids.append(file_id)
@@ -675,7 +728,8 @@ def _checked_sha(d: _OnDisk, report) -> str:
     return report.submission.sha256 or d.sha256
 
 
-def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str) -> tuple[int, bool]:
+def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str,
+            content: bytes | None) -> tuple[int, bool]:
     """Insert the file (if new) and its verdict under `context` (if new). → (file id, file inserted)."""
     sub = report.submission
     sha = _checked_sha(d, report)
@@ -699,11 +753,12 @@ def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str
     rows = {key: len(table.rows) for key, table in sub.tables.items()}
     projects, indicators = rows.get("projects", 0), rows.get("indicators", 0)
     conn.execute(
-        """INSERT OR IGNORE INTO checks (file_id, context, checked, verdict, errors, warnings, projects,
-               indicators, rows, problem, findings)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (file_id, context, now, report.verdict, report.errors, report.warnings, projects, indicators,
-         json.dumps(rows, ensure_ascii=False), first_error, json.dumps(findings, ensure_ascii=False)))
+        """INSERT OR IGNORE INTO checks (file_id, context, checked, verdict, errors, warnings, explained,
+               projects, indicators, rows, problem, findings, content)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (file_id, context, now, report.verdict, report.errors, report.warnings, report.explained, projects,
+         indicators, json.dumps(rows, ensure_ascii=False), first_error, json.dumps(findings, ensure_ascii=False),
+         content))
     return file_id, inserted
 
 
@@ -761,6 +816,7 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
     folders = [Path(p) for p in paths if Path(p).is_dir()]
     selection = Selection(chosen=[], superseded=[])
     candidates: dict[Path, Entry] = {}        # resolved path → entry, files inside the folders
+    changes: dict[str, UnitChanges] = {}      # unit code → its latest file against the one before
     for folder in folders:
         try:
             ledger = Ledger.open(folder)
@@ -773,6 +829,8 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             selection.notes.extend(scan_result.notes)
             for e in entries:
                 candidates.setdefault(e.full_path.resolve(), e)
+            for code, uc in ledger.changes_of_latest(entries, load_form(form)).items():
+                changes.setdefault(code, uc)
     explicit = {p.resolve() for p in map(Path, paths) if not p.is_dir()}
     best: dict[str, Entry] = {}
     for key, e in candidates.items():
@@ -793,4 +851,7 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             selection.superseded.append(Superseded(p, by_resolved.get(used.resolve(), used), e.unit_code,
                                                    e.received))
     selection.used = {code: e for code, e in best.items()}
+    # Changes are known within one folder; a unit's latest file in another folder has none here.
+    selection.changes = {code: uc for code, uc in changes.items()
+                         if code in best and uc.latest.full_path.resolve() == best[code].full_path.resolve()}
     return selection

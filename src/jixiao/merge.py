@@ -57,7 +57,9 @@ class UnitStatus:
     status: str = STATUS_MISSING
     rows: dict[str, int] = field(default_factory=dict)   # table key → rows merged
     errors: int = 0
-    warnings: int = 0
+    warnings: int = 0                 # not answered by the unit
+    explained: int = 0                # answered on 校验结果 (已说明)
+    changes: int | None = None        # fields changed against the unit's file before (folder inputs)
     amount: Decimal | None = None     # the annual total of the unit's merged records
     received: str = ""                # receipt time of the file used (ledger; folder inputs only)
     superseded: list[str] = field(default_factory=list)   # the unit's older files, not merged
@@ -167,6 +169,9 @@ def _note_selection(consolidated: Consolidated, selection) -> None:
         if entry is not None and status.file == entry.name:
             status.received = entry.received.strftime("%Y-%m-%d %H:%M")
         status.superseded = [shown_path(s.path.name) for s in selection.superseded_of(status.unit.code)]
+        changed = selection.changes.get(status.unit.code)
+        if entry is not None and status.file == entry.name and changed is not None:
+            status.changes = changed.count
 
 
 def _agree(reports: list[FileReport], department: str | None, year: int | None) -> tuple[str, int]:
@@ -231,7 +236,7 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         if status.status == STATUS_OK:
             continue
         status.file = shown_path(report.path.name)
-        status.errors, status.warnings = report.errors, report.warnings
+        status.errors, status.warnings, status.explained = report.errors, report.warnings, report.explained
         status.status = (STATUS_OK if i in accepted_set else
                          STATUS_UNREADABLE if not report.readable else STATUS_BAD)
 

@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import blocks
 from .merge import Consolidated, Project
 from .spec import SheetSpec
-from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_title
+from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_note, write_title
 
 SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
@@ -425,8 +425,9 @@ def status_columns(c: Consolidated) -> list[tuple[str, float]]:
     counts = [(f"{t.noun}数", 6) for t in spec.tables]
     annual = [(f"{spec.projects.label('annual_total')}（{spec.money_unit}）", 14)] if spec.projects.has("annual_total") \
         else []
-    return [("序号", 5), ("单位编码", 9), ("单位名称", 18), ("联系人", 8), ("联系电话", 12), ("文件", 30),
-            ("状态", 10), *counts, ("错误数", 6), ("提示数", 6), *annual, ("接收时间", 15), ("备注", 30)]
+    return [("序号", 5), ("单位编码", 9), ("单位名称", 18), ("联系人", 8), ("联系电话", 13), ("文件", 30),
+            ("状态", 10), *counts, ("错误数", 6), ("提示数", 6), ("已说明数", 6), ("变更数", 6), *annual,
+            ("接收时间", 15), ("备注", 30)]
 
 
 def _write_status(ws, c: Consolidated, st: _Styles) -> None:
@@ -449,7 +450,7 @@ def _write_status(ws, c: Consolidated, st: _Styles) -> None:
         merged = u.status == "通过"
         values = [i, u.unit.code, u.unit.name, u.unit.contact, u.unit.phone, u.file, u.status,
                   *((u.rows.get(k, 0) if merged else None) for k in keys),
-                  *((u.errors, u.warnings) if u.file else (None, None))]
+                  *((u.errors, u.warnings, u.explained) if u.file else (None, None, None)), u.changes]
         if has_annual:
             values.append(u.amount if merged else None)
         note = f"已采用最新报送的文件；较早的 {len(u.superseded)} 份未汇总：{'、'.join(u.superseded)}" if u.superseded else ""
@@ -469,8 +470,10 @@ def _write_status(ws, c: Consolidated, st: _Styles) -> None:
                 ws.write_string(row, col, value, st.text)
                 texts.append((value, columns[col][1]))
         ws.set_row(row, row_height(texts))
-    note = "说明：数量和金额是已汇总文件中的数；未报送、有错误未汇总或无法读取的单位留空。"
-    ws.merge_range(row + 2, 0, row + 2, len(columns) - 1, note, st.note_left)
+    note = ("说明：数量和金额是已汇总文件中的数；未报送、有错误未汇总或无法读取的单位留空。"
+            "提示数不含单位已说明理由的提示（已说明数）。变更数是单位最新文件与其上一份文件相比变化的处数"
+            "（每个改动的单元格、每行增删各算一处），只报送过一份的单位留空。")
+    write_note(ws, row + 2, note, [w for _, w in columns], 3, st.note_left)
     ws.freeze_panes(header_row + 1, 0)
     ws.autofilter(header_row, 0, max(header_row + 1, row), len(columns) - 1)
     print_wide(ws, [w for _, w in columns], repeat_columns=3, header_rows=(header_row, header_row),

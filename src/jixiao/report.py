@@ -29,9 +29,12 @@ def verdict_line(report: FileReport) -> str:
     name = shown_path(report.path.name)
     if not report.readable:
         return f"{name}：无法读取"
+    answered = f"，{report.explained} 个已说明" if report.explained else ""
     if report.errors:
-        return f"{name}：有错误（{report.errors} 个错误，{report.warnings} 个提示）"
-    return f"{name}：通过" + (f"（{report.warnings} 个提示）" if report.warnings else "")
+        return f"{name}：有错误（{report.errors} 个错误，{report.warnings} 个提示{answered}）"
+    if report.warnings or report.explained:
+        return f"{name}：通过（{report.warnings} 个提示{answered}）"
+    return f"{name}：通过"
 
 
 COMPACT_FROM = 10   # more files than this: errors as plain lines, warnings counted

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from .errors import LedgerError
 from .fileio import atomic_path
-from .ledger import Entry, Ledger, ScanResult, refuse_overwriting_inputs, scan_listing
+from .diff import ADDED, CHANGED
+from .ledger import Entry, Ledger, ScanResult, UnitChanges, refuse_overwriting_inputs, scan_listing
 from .roster import Roster, Unit
 from .spec import DEFAULT_FORM, FormSpec, load_form
 from .terminal import shown
-from .text import export_safe
+from .text import cell_text, export_safe
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height, write_title
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING = "通过", "有错误", "未报送"
@@ -37,6 +38,7 @@ class UnitRow:
     status: str                                   # 通过 / 有错误 / 未报送
     entry: Entry | None = None                    # the unit's latest file in the folder
     superseded: list[Entry] = field(default_factory=list)   # its older files still in the folder
+    changes: UnitChanges | None = None            # the latest file against the one before it
 
     @property
     def owes(self) -> bool:
@@ -57,6 +59,15 @@ class UnitRow:
     @property
     def warnings(self) -> int:
         return self.entry.warnings if self.entry else 0
+
+    @property
+    def explained(self) -> int:
+        return self.entry.explained if self.entry else 0
+
+    @property
+    def changed(self) -> int | None:
+        """Changes in the latest file against the one before; None with one file (or unreadable)."""
+        return self.changes.count if self.changes else None
 
     @property
     def projects(self) -> int:
@@ -157,6 +168,8 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
         scan, entries = scan_listing(ledger, roster=roster, department=department, year=year, form=form,
                                      progress=progress, workers=workers)
         notes.extend(scan.notes)
+        spec = load_form(form)
+        changes = ledger.changes_of_latest(entries, spec)
     latest = {e.unit_code: e for e in entries if e.current}
     older: dict[str, list[Entry]] = {}
     for e in entries:
@@ -167,7 +180,8 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
     for unit in roster.units:
         e = latest.get(unit.code)
         status = STATUS_MISSING if e is None else STATUS_OK if e.verdict == "通过" else STATUS_BAD
-        rows.append(UnitRow(unit, status, e, sorted(older.get(unit.code, []), key=lambda x: x.path)))
+        rows.append(UnitRow(unit, status, e, sorted(older.get(unit.code, []), key=lambda x: x.path),
+                            changes.get(unit.code)))
 
     others = []
     for e in entries:
@@ -182,7 +196,7 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
     return StatusReport(Path(inbox), dt.datetime.now().astimezone().replace(microsecond=0),
                         department or _most_common(e.department for e in latest.values()),
                         year or _year(_most_common(e.year for e in latest.values())),
-                        rows, others, scan, roster, notes, load_form(form))
+                        rows, others, scan, roster, notes, spec)
 
 
 def _reason(e: Entry) -> str:
@@ -242,6 +256,17 @@ def _fits(console, table) -> bool:
         table.expand = expand
 
 
+def changed_text(r: UnitRow, long: bool = False) -> str:
+    """The 变更 count as shown: blank with one file, 无法比较 when a file could not be read whole."""
+    if r.changes is None:
+        return ""
+    if r.changed is None:
+        return "无法比较（有文件无法完整读取）" if long else "无法比较"
+    if long:
+        return f"变化 {r.changed} 处" if r.changed else "没有变化"
+    return str(r.changed)
+
+
 def _status_tables(report: StatusReport):
     from rich.table import Table
 
@@ -249,11 +274,13 @@ def _status_tables(report: StatusReport):
     table = Table(show_header=True, header_style="bold", expand=True, title=shown(report.title))
     for label, kw in (("序号", {"justify": "right"}), ("单位编码", {}), ("单位名称", {}),
                       ("状态", {"no_wrap": True}), ("最新文件", {"ratio": 1}), ("接收时间", {}),
-                      ("错误", {"justify": "right"}), ("提示", {"justify": "right"}),
-                      (records, {"justify": "right"}), (indicators, {"justify": "right"})):
+                      ("错误", {"justify": "right"}), ("提示", {"justify": "right"}), ("已说明", {"justify": "right"}),
+                      ("变更", {"justify": "right"}), (records, {"justify": "right"}),
+                      (indicators, {"justify": "right"})):
         table.add_column(label, overflow="fold", **kw)
     for n, r in enumerate(report.rows, start=1):
-        counts = [str(v) for v in (r.errors, r.warnings, r.projects, r.indicators)] if r.entry else [""] * 4
+        counts = ([str(r.errors), str(r.warnings), str(r.explained), changed_text(r), str(r.projects),
+                   str(r.indicators)] if r.entry else [""] * 6)
         file = r.file + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
         table.add_row(str(n), shown(r.unit.code), shown(r.unit.name), f"[{STATUS_COLOR[r.status]}]{r.status}[/]",
                       shown(file), _time(r.received), *counts)
@@ -278,8 +305,9 @@ def _print_status_lines(report: StatusReport, console) -> None:
         if r.entry:
             line += (f"，{shown(one_line(r.file))}"
                      + (f"（另有 {len(r.superseded)} 份较早的文件）" if r.superseded else "")
-                     + f"，接收 {_time(r.received)}，错误 {r.errors}，提示 {r.warnings}，"
-                       f"{records} {r.projects}，{indicators} {r.indicators}")
+                     + f"，接收 {_time(r.received)}，错误 {r.errors}，提示 {r.warnings}，已说明 {r.explained}，"
+                       + (f"较上一份文件{changed_text(r, long=True)}，" if r.changes else "")
+                       + f"{records} {r.projects}，{indicators} {r.indicators}")
             if r.status == STATUS_BAD and r.entry.problem:
                 line += f"；{shown(one_line(r.entry.problem))}"
         out.append(line)
@@ -313,6 +341,9 @@ def status_json(report: StatusReport) -> str:
             "verdict": r.entry.verdict if r.entry else None,
             "errors": r.errors,
             "warnings": r.warnings,
+            "explained": r.explained,
+            "previous_file": r.changes.previous.path if r.changes else None,
+            "changes": r.changed,
             "projects": r.projects,
             "indicators": r.indicators,
             "problem": (r.entry.problem or None) if r.entry else None,
@@ -340,7 +371,12 @@ def reminder_columns(report: StatusReport) -> tuple[tuple[str, float], ...]:
     records, indicators = report.nouns
     return (("序号", 5), ("单位编码", 9), ("单位名称", 18), ("联系人", 8), ("联系电话", 13),
             ("状态", 7), ("需要处理", 34), ("最新文件", 26), ("接收时间", 16), ("错误数", 6),
-            ("提示数", 6), (f"{records}数", 6), (f"{indicators}数", 6))
+            ("提示数", 6), ("已说明数", 6), ("变更数", 6), (f"{records}数", 6), (f"{indicators}数", 6))
+
+CHANGES_SHEET = "变更记录"
+CHANGE_COLUMNS = (("序号", 5), ("单位编码", 9), ("单位名称", 14), ("工作表", 9), ("内容", 28), ("字段", 11),
+                  ("变化", 6), ("原内容", 26), ("新内容", 26))
+CHANGE_WORDS = {ADDED: "新增", CHANGED: "修改"}
 
 OTHER_COLUMNS = (("序号", 5), ("文件", 36), ("接收时间", 15), ("模板单位", 22), ("结果", 8), ("原因", 48))
 
@@ -360,6 +396,8 @@ def write_status_xlsx(report: StatusReport, path: str | Path, roster: Roster | N
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
         st = _styles(wb)
         _write_reminder(wb.add_worksheet(REMINDER_SHEET), report, roster, st)
+        if any(r.changes for r in report.rows):
+            _write_changes(wb.add_worksheet(CHANGES_SHEET), report, st)
         if report.others:
             _write_others(wb.add_worksheet(OTHERS_SHEET), report, st)
         wb.close()
@@ -377,6 +415,7 @@ def _styles(wb) -> dict:
         "subtitle": f(align="left", font_size=10),
         "header": f(bold=True, align="center", border=1, text_wrap=True, bg_color="#DDEBF7"),
         "text": f(border=1, text_wrap=True),
+        "group": f(border=1, text_wrap=True, bold=True, bg_color="#F2F2F2"),
         "center": f(border=1, align="center", text_wrap=True),
         "int": f(border=1, align="center", num_format="0", font_name=NUMBER_FONT),
         "time": f(border=1, align="center", num_format="yyyy-mm-dd hh:mm", font_name=NUMBER_FONT),
@@ -436,13 +475,67 @@ def _write_reminder(ws, report: StatusReport, roster: Roster | None, st: dict) -
             ws.write_datetime(row, 8, _naive(r.received), st["time"])
         else:
             ws.write_blank(row, 8, None, st["time"])
-        if r.entry:
-            for col, value in ((9, r.errors), (10, r.warnings), (11, r.projects), (12, r.indicators)):
-                ws.write_number(row, col, value, st["int"])
-        else:
-            for col in range(9, 13):
+        counts = (r.errors, r.warnings, r.explained, r.changed, r.projects, r.indicators)
+        for col, value in enumerate(counts, start=9):
+            if r.entry is None or value is None:
                 ws.write_blank(row, col, None, st["int"])
+            else:
+                ws.write_number(row, col, value, st["int"])
     _print_setup(ws, columns, header_row, row, report.title + "（催报）")
+
+
+def change_groups(report: StatusReport) -> list[tuple[UnitRow, list[tuple[str, str, str, str, str, str]]]]:
+    """The 变更记录 sheet: for every unit with more than one file, in roster order, its changes as
+    (sheet, what, field, change word, old, new); none when the two files hold the same, or when
+    they cannot be compared (UnitRow.changed says which)."""
+    out = []
+    for r in report.rows:
+        if r.changes is None:
+            continue
+        out.append((r, [(c.table, c.key, c.field, CHANGE_WORDS.get(c.change, "删除"), _cell_text(c.old, c.change),
+                         _cell_text(c.new, c.change)) for c in r.changes.changes or ()]))
+    return out
+
+
+def _cell_text(value, change: str) -> str:
+    if change == CHANGED and not value:
+        return "（空）"                  # a field emptied or filled in: say so, not a blank cell
+    if isinstance(value, dict):
+        value = "；".join(f"{k}：{v}" for k, v in value.items())
+    return "" if value is None else cell_text(str(value))
+
+
+def _write_changes(ws, report: StatusReport, st: dict) -> None:
+    """One line per unit (its two files and how much changed), then one row per change."""
+    header_row = 2
+    title = report.title + "：变更记录"
+    subtitle = (f"统计时间：{_time(report.generated)}　　各单位最新报送的文件与其上一份文件相比的变化"
+                "（按项目名称和指标内容对应，不按行号）")
+    _title(ws, title, subtitle, CHANGE_COLUMNS, st)
+    for col, (label, width) in enumerate(CHANGE_COLUMNS):
+        ws.write_string(header_row, col, label, st["header"])
+        ws.set_column(col, col, width)
+    last = len(CHANGE_COLUMNS) - 1
+    span = sum(w for _, w in CHANGE_COLUMNS[3:])
+    row, n = header_row, 0
+    for r, changes in change_groups(report):
+        row += 1
+        amount = ("有文件无法完整读取，无法比较" if r.changed is None else
+                  f"共 {r.changed} 处变化" if r.changed else "两份文件内容相同，没有变化")
+        files = f"上一份：{r.changes.previous.path}　→　最新：{r.changes.latest.path}；{amount}"
+        ws.write_blank(row, 0, None, st["group"])
+        ws.write_string(row, 1, r.unit.code, st["group"])
+        ws.write_string(row, 2, r.unit.name, st["group"])
+        ws.merge_range(row, 3, row, last, files, st["group"])
+        ws.set_row(row, row_height([(r.unit.name, CHANGE_COLUMNS[2][1]), (files, span)]))
+        for sheet, what, field_label, word, old, new in changes:
+            row += 1
+            n += 1
+            ws.write_number(row, 0, n, st["int"])
+            for col, text in enumerate((r.unit.code, r.unit.name, sheet, what, field_label, word, old, new), 1):
+                ws.write_string(row, col, text, st["center"] if col in (1, 3, 6) else st["text"])
+            _fit_row(ws, row, {2: r.unit.name, 4: what, 5: field_label, 7: old, 8: new}, CHANGE_COLUMNS)
+    _print_setup(ws, CHANGE_COLUMNS, header_row, row, title)
 
 
 def _write_others(ws, report: StatusReport, st: dict) -> None:

@@ -125,6 +125,19 @@ def excel_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+def cell_text(text: str) -> str:
+    """A text one Excel cell can hold: when it is longer (a whole row of long goals joined), the
+    part that fits, ending with a note that says how much is missing and where it is."""
+    if excel_length(text) <= EXCEL_CELL_MAX:
+        return text
+    note = "（以下 {} 字超出单元格容量，未列出，请查看原文件）"
+    keep = EXCEL_CELL_MAX - len(note) - 10
+    head = text[:keep]
+    while excel_length(head) > keep:
+        head = head[:-1]
+    return head + note.format(len(text) - len(head))
+
+
 def brief(value: object, limit: int = 60) -> str:
     """A value as a message quotes it: at most `limit` characters, "…" when cut."""
     text = "" if value is None else str(value)

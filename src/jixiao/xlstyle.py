@@ -168,6 +168,18 @@ def balanced(text: str, width_chars: float, font_points: float = 10) -> str:
     return "\n".join(out + [current])
 
 
+def write_note(ws, row: int, text: str, widths: list[float], repeat: int, fmt, font_points: float = 10) -> None:
+    """A note under a table, wrapped across the table when it prints on one page width, else across
+    the first page's columns: a merged cell across a page break would print in pieces."""
+    starts = page_starts(widths, repeat)
+    last = (starts[0] if starts else len(widths)) - 1
+    if last > 0:
+        ws.merge_range(row, 0, row, last, text, fmt)
+    else:
+        ws.write_string(row, 0, text, fmt)
+    ws.set_row(row, text_height(text, sum(widths[:last + 1]), font_points))
+
+
 def write_title(ws, row: int, text: str, widths: list[float], repeat: int, fmt, font_points: float = 16) -> None:
     """A sheet's title: across the table when it prints on one page width, else across the columns
     every page repeats, so that each page shows the whole title and none a piece of it."""
