@@ -221,27 +221,36 @@ _COVERED = _Covered()
 
 
 def write(ws, r0: int, drawing: Drawing, formats: dict) -> int:
-    """Write a Drawing at row r0 of an xlsxwriter worksheet; returns the next free row."""
+    """Write a Drawing at row r0 of an xlsxwriter worksheet; returns the next free row.
+
+    Strictly row by row, so that the sheet can be in constant_memory mode (each row goes to disk
+    when the next one starts): a merged range is registered, its first cell written with the value
+    and every other cell as a formatted blank in the row it belongs to — what merge_range does, but
+    merge_range writes the later rows of a range at once, which that mode would lose."""
+    pending: dict[int, list[tuple[int, object]]] = {}       # row → (col, format) blanks of ranges above
     for i, cells in enumerate(drawing.rows):
         r = r0 + i
+        height = drawing.heights[i]
+        if height:
+            ws.set_row(r, height)
+        for col, fmt in pending.pop(r, ()):
+            ws.write_blank(r, col, None, fmt)
         for cell in cells:
             if cell.value is _COVERED:
                 continue
             fmt = formats[cell.style]
             if cell.span > 1 or cell.down > 1:
                 last_row, last_col = r + cell.down - 1, cell.col + cell.span - 1
-                if isinstance(cell.value, float):
-                    ws.merge_range(r, cell.col, last_row, last_col, "", fmt)
-                    ws.write_number(r, cell.col, cell.value, fmt)
-                else:
-                    ws.merge_range(r, cell.col, last_row, last_col, cell.value or "", fmt)
-            elif isinstance(cell.value, float):
+                ws.merge.append([r, cell.col, last_row, last_col])
+                for col in range(cell.col + 1, last_col + 1):
+                    ws.write_blank(r, col, None, fmt)
+                for below in range(r + 1, last_row + 1):
+                    pending.setdefault(below, []).extend((col, fmt) for col in range(cell.col, last_col + 1))
+            if isinstance(cell.value, float):
                 ws.write_number(r, cell.col, cell.value, fmt)
             elif cell.value:
                 ws.write_string(r, cell.col, cell.value, fmt)
             else:
                 ws.write_blank(r, cell.col, None, fmt)
-        height = drawing.heights[i]
-        if height:
-            ws.set_row(r, height)
+    assert not pending, "a merged range reaches past its block"
     return r0 + len(drawing.rows)

@@ -79,15 +79,18 @@ class _Styles:
 
 
 def write_summary(c: Consolidated, path: Path) -> None:
+    # constant_memory: every row goes to disk as soon as the next one starts (a province's 汇总表
+    # has millions of cells); so every sheet is written strictly row by row, merges included
+    # (blocks.write), and strings are stored inline rather than in a shared table.
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                         "strings_to_urls": False})
+                                         "strings_to_urls": False, "constant_memory": True})
     wb.set_properties({"title": f"{c.department}{c.year}年度{c.spec.summary_title}", "author": "jixiao"})
     st = _Styles(wb)
     summary = wb.add_worksheet(SUMMARY_SHEET)         # first in the workbook, written once blocks are placed
     places = _write_forms(wb, c, st)
     _write_summary_sheet(summary, c, st, places)
     for table in c.spec.tables[1:]:
-        _write_detail(_streamed_sheet(wb, detail_sheet_name(table)), c, table, st)
+        _write_detail(wb.add_worksheet(detail_sheet_name(table)), c, table, st)
     _write_status(wb.add_worksheet(STATUS_SHEET), c, st)
     wb.close()
 
@@ -95,18 +98,6 @@ def write_summary(c: Consolidated, path: Path) -> None:
 def detail_sheet_name(table: SheetSpec) -> str:
     """绩效指标明细 for the indicators (the name DESIGN gives it), {sheet}明细 for another table."""
     return DETAIL_SHEET if table.kind == "indicators" else f"{table.name[:29]}明细"
-
-
-def _streamed_sheet(wb, name: str):
-    """A worksheet in xlsxwriter's constant_memory mode: each row goes to disk as it is written.
-    A 明细 sheet holds most of the workbook's cells and is written strictly row by row, so it need
-    not sit in memory; the 申报表 needs multi-row merges, so the workbook as a whole cannot be in that
-    mode. xlsxwriter takes the mode per sheet from the workbook when the sheet is added."""
-    wb.constant_memory = True
-    try:
-        return wb.add_worksheet(name)
-    finally:
-        wb.constant_memory = False
 
 
 # --- 汇总 ---------------------------------------------------------------------------------------
