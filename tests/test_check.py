@@ -54,7 +54,7 @@ def test_fixed_returns_pass(fixed_returns, roster):
 
 def test_input_is_never_modified(seed_returns, roster, tmp_path):
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in seed_returns.values()}
-    reports = check_files(list(seed_returns.values()), roster=roster, **CTX)
+    reports = check_files(list(seed_returns.values()), roster=roster, **CTX, keep_cells=True)
     from jixiao.spec import load_form
     for r in reports:
         annotate(r, load_form(), tmp_path)
@@ -197,7 +197,7 @@ def test_user_text_is_not_taken_for_terminal_markup(tmp_path, templates):
 def test_annotated_copy_marks_cells_without_losing_their_format(tmp_path, seed_returns, roster):
     """A marked cell keeps its column's number format and alignment, and gets the fill; the 校验结果
     sheet says the file can be returned as it is (the reader ignores the sheet)."""
-    (report,) = check_files([seed_returns["310002"]], roster=roster, department=DEPT, year=YEAR)
+    (report,) = check_files([seed_returns["310002"]], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     copy = annotate(report, load_form(), tmp_path)
     wb = openpyxl.load_workbook(copy)
     amount = wb["项目信息"]["I14"]                      # the F-02 of 市科协机构及常委会会议费

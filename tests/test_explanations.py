@@ -36,7 +36,7 @@ def answer(copy, tmp_path, answers: dict[str, str], name: str):
 
 def test_an_answered_warning_is_explained_and_an_answered_error_is_not(tmp_path, seed_returns, roster):
     spec = load_form()
-    (report,) = check_files([seed_returns["310001"]], roster=roster, department=DEPT, year=YEAR)
+    (report,) = check_files([seed_returns["310001"]], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     copy = annotate(report, spec, tmp_path / "copies")
     ws = openpyxl.load_workbook(copy)["校验结果"]
     header = [c.value for c in ws[4]]
@@ -45,7 +45,7 @@ def test_an_answered_warning_is_explained_and_an_answered_error_is_not(tmp_path,
     assert {r[7] for r in rows if r[1] == "错误"} == {ERROR_NOT_EXPLAINED}
     back = answer(copy, tmp_path, {"F-06": "会员代表大会的项目资金总额含上一届筹备费用，已与财政确认。",
                                    "H-02": "这是错误，说明也没用"}, copy.name)
-    (again,) = check_files([back], roster=roster, department=DEPT, year=YEAR)
+    (again,) = check_files([back], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     f06 = [f for f in again.findings if f.rule == "F-06"]
     assert [f.explained for f in f06] == [True, False]          # the first F-06 was answered, not the second
     assert f06[0].severity == "warning" and "上一届筹备费用" in f06[0].explanation
@@ -75,9 +75,9 @@ def test_an_answer_follows_its_warning_when_rows_move():
 
 
 def test_a_copy_without_answers_reads_like_the_return(tmp_path, seed_returns, roster):
-    (report,) = check_files([seed_returns["310002"]], roster=roster, department=DEPT, year=YEAR)
+    (report,) = check_files([seed_returns["310002"]], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     copy = annotate(report, load_form(), tmp_path)
     returned = shutil.copy(copy, tmp_path / seed_returns["310002"].name)
-    (again,) = check_files([returned], roster=roster, department=DEPT, year=YEAR)
+    (again,) = check_files([returned], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     assert sorted((f.rule, f.where) for f in again.findings) == sorted((f.rule, f.where) for f in report.findings)
     assert again.explained == 0

@@ -240,7 +240,7 @@ def test_overall_annotated_copy_keeps_every_table(overall_raw, tmp_path):
 
     path, roster, plan = overall_raw
     (report,) = check_files([path], roster=roster, department=plan["department"], year=plan["year"],
-                            form="sh-overall")
+                            form="sh-overall", keep_cells=True)
     copy = annotate(report, load_form("sh-overall"), tmp_path / "copies")
     wb = openpyxl.load_workbook(copy)
     tasks = [r for r in wb["年度重点任务"].iter_rows(min_row=3, values_only=True) if any(r)]
@@ -249,7 +249,7 @@ def test_overall_annotated_copy_keeps_every_table(overall_raw, tmp_path):
     assert len(indicators) == 22
     # The copy is a return of its own: checked again, it finds the same.
     (again,) = check_files([copy], roster=roster, department=plan["department"], year=plan["year"],
-                           form="sh-overall")
+                           form="sh-overall", keep_cells=True)
     assert sorted((f.rule, f.where) for f in again.findings if f.rule != "S-15") == \
         sorted((f.rule, f.where) for f in report.findings if f.rule != "S-15")
 

@@ -170,7 +170,7 @@ def test_answered_warnings_are_counted_apart(tmp_path, roster, seed_returns, fix
     """310002 corrects its annotated copy and answers one warning: status, the ledger, the verdict
     line and 报送情况 count it as 已说明, not as 提示."""
     spec = load_form()
-    (report,) = check_files([fixed_returns["310002"]], roster=roster, department=DEPT, year=YEAR)
+    (report,) = check_files([fixed_returns["310002"]], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     warned = next(f for f in report.findings if f.severity == "warning")
     copy = annotate(report, spec, tmp_path / "copies")
     back = answer(copy, tmp_path, {warned.rule: "预算压减，目标随之调整，已与主管部门沟通。"}, "310002_说明.xlsx")
@@ -180,7 +180,7 @@ def test_answered_warnings_are_counted_apart(tmp_path, roster, seed_returns, fix
     row = by_code(collection_status(inbox, roster, department=DEPT, year=YEAR))["310002"]
     assert row.file == back.name and row.explained == 1 and row.warnings == report.warnings - 1
     assert row.changed == 0                                  # the copy's data sheets are the return's
-    (again,) = check_files([inbox / back.name], roster=roster, department=DEPT, year=YEAR)
+    (again,) = check_files([inbox / back.name], roster=roster, department=DEPT, year=YEAR, keep_cells=True)
     assert verdict_line(again).endswith(f"通过（{report.warnings - 1} 个提示，1 个已说明）")
     with sqlite3.connect(ledger_path(inbox)) as conn:
         stored = conn.execute("SELECT c.warnings, c.explained FROM checks c JOIN files f ON f.id = c.file_id "

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 import jixiao.ledger as ledger_mod
-from jixiao.check import check_files
+from jixiao.check import Checked, check_files
 from jixiao.ledger import Ledger, LedgerError
 from jixiao.roster import Roster, Unit
 from jixiao.status import (OTHERS_SHEET, REMINDER_SHEET, reminder_columns, collection_status, status_json,
@@ -44,8 +44,8 @@ def test_one_row_per_roster_unit(inbox, roster, seed_returns, fixed_returns):
     for code, source in (("310001", seed_returns["310001"]), ("310002", fixed_returns["310002"])):
         (checked,) = check_files([inbox / source.name], roster=roster)
         assert (by[code].errors, by[code].warnings) == (checked.errors, checked.warnings)
-        assert by[code].projects == len(checked.submission.projects.rows)
-        assert by[code].indicators == len(checked.submission.indicators.rows)
+        assert by[code].projects == checked.submission.counts["projects"]
+        assert by[code].indicators == checked.submission.counts["indicators"]
     assert by["310001"].errors > 0 and by["310001"].projects == 11
     assert "请修改后重新报送" in by["310001"].action and "尚未报送" in by["310003"].action
     assert by["310002"].action == ""
@@ -59,7 +59,7 @@ def test_one_row_per_roster_unit(inbox, roster, seed_returns, fixed_returns):
 def test_rerun_reads_nothing(inbox, roster, monkeypatch):
     collection_status(inbox, roster)
     calls = []
-    monkeypatch.setattr(ledger_mod, "read_and_check", lambda paths, *a, **k: calls.append(paths) or ([], None))
+    monkeypatch.setattr(ledger_mod, "read_and_check", lambda paths, *a, **k: calls.append(paths) or Checked([], []))
     report = collection_status(inbox, roster)
     assert calls == [] and report.scan.checked == 0 and report.scan.cached == 2
     assert rows(report)["310002"].status == "通过"

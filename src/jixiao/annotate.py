@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 
 from .cells import a1
-from .check import FileReport
+from .check import FileReport, collect_paths, read_and_check
 from .contract import EXPLANATION_LABEL, HEADER_ROW, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, meta_prefill
 from .errors import OutputError
 from .fileio import atomic_path
 from .findings import ERROR
 from .report import SEVERITY_TEXT
 from .roster import Unit
-from .spec import FormSpec
+from .rules import Context
+from .spec import DEFAULT_FORM, FormSpec, load_form
 from .template import TemplateContent, TemplateRequest, write_template
 from .text import safe_filename, shown_path
 from .xlstyle import FONT, print_wide, row_height
@@ -61,10 +63,21 @@ def annotated_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def annotate_all(reports: list[FileReport], spec: FormSpec, out_dir: str | Path) -> list[Path | None]:
-    """annotate() for a batch, each copy under its own name (annotated_names)."""
-    names = annotated_names([r.path for r in reports])
-    return [annotate(r, spec, out_dir, name) for r, name in zip(reports, names)]
+def check_and_annotate(paths, out_dir: str | Path, *, roster=None, department: str | None = None,
+                       year: int | None = None, form: str = DEFAULT_FORM, progress=None,
+                       workers: int | None = None) -> tuple[list[FileReport], list[Path | None]]:
+    """check_files() and an annotated copy of each file, written while its cells are in memory
+    (in the worker that read it): `check --annotate` of thousands of files in flat memory."""
+    files = collect_paths(paths)
+    names = dict(zip(map(str, files), annotated_names(files)))
+    write = partial(_annotate_chunk, form, str(out_dir), names)
+    checked = read_and_check(files, form, Context(roster, department, year), progress, workers, extract=(write,))
+    return checked.reports, [item[0] for item in checked.extracted]
+
+
+def _annotate_chunk(form: str, out_dir: str, names: dict[str, str], subs, batch, reports) -> list[Path | None]:
+    spec = load_form(form)
+    return [annotate(r, spec, out_dir, names[str(r.path)]) for r in reports]
 
 
 def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str | None = None) -> Path | None:
@@ -77,6 +90,8 @@ def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str 
     sub = report.submission
     if not sub.readable:
         return None
+    if sub.released:
+        raise ValueError("the report was checked without its cells: check_files(..., keep_cells=True)")
     out = Path(out_dir) / (name or annotated_name(report.path))
     if out.resolve() == report.path.resolve():
         raise ValueError("annotated copy would overwrite its input")

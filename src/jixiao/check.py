@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,80 +85,74 @@ def collect_paths(paths) -> list[Path]:
     return unique
 
 
-def _read(args) -> Submission:
-    path, form = args
-    return read_workbook(path, load_form(form))
+# What a caller wants from each chunk of files while its cells are still in memory (the typed
+# records for merge, the snapshots for the ledger, an annotated copy): a module-level function
+# (picklable, so that it runs in the worker) called as fn(subs, batch, reports) → one item per file.
+Extract = Callable[[list[Submission], Batch, list[FileReport]], list]
+CHUNK_FILES = 16            # files a worker reads and checks at once (one pandera call per chunk)
 
 
-def read_all(paths: list[Path], form: str, progress=None, workers: int | None = None) -> list[Submission]:
-    """Read every file, in worker processes when there are many."""
+@dataclass
+class Checked:
+    """What read_and_check() keeps of a batch: the reports (their submissions released unless
+    keep_cells) and, per file, one item for each extract function, in the order given."""
+    reports: list[FileReport]
+    extracted: list[tuple] = field(default_factory=list)
+
+
+def _check_chunk(args) -> tuple[list[FileReport], list[tuple]]:
+    paths, form, ctx, extract, keep_cells = args
+    spec = load_form(form)
+    subs = [read_workbook(p, spec) for p in paths]
+    batch = check_submissions(subs, spec, ctx)
+    reports = reports_of(subs, batch)
+    items = [fn(subs, batch, reports) for fn in extract]
+    extracted = list(zip(*items)) if items else [() for _ in subs]
+    if not keep_cells:
+        for sub in subs:
+            sub.release()
+    return reports, extracted
+
+
+def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, workers: int | None = None, *,
+                   extract: tuple[Extract, ...] = (), keep_cells: bool = False) -> Checked:
+    """Read and validate every file, CHUNK_FILES at a time: each chunk is read, checked (every rule
+    concerns one file, so a chunk is checked on its own, in one pandera call), reduced to its
+    reports and extracts, and let go before the next — memory stays flat however many files there
+    are. From PARALLEL_FROM files on, worker processes take the chunks as they free up, so every
+    core works from the first file; results come back in the order of `paths`."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    chunks = [(paths[i:i + CHUNK_FILES], form, ctx, tuple(extract), keep_cells)
+              for i in range(0, len(paths), CHUNK_FILES)]
+    checked = Checked([], [])
+
+    def take(result) -> None:
+        reports, extracted = result
+        checked.reports.extend(reports)
+        checked.extracted.extend(extracted)
+        if progress:
+            for report in reports:
+                progress(report.path)
+
     if len(paths) < PARALLEL_FROM or workers <= 1:
-        subs = []
-        for p in paths:
-            subs.append(_read((p, form)))
-            if progress:
-                progress(p)
-        return subs
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        subs = []
-        for sub in pool.map(_read, [(p, form) for p in paths], chunksize=8):
-            subs.append(sub)
-            if progress:
-                progress(sub.path)
-        return subs
-
-
-def _check_chunk(args) -> tuple[list[Submission], Batch]:
-    paths, form, ctx = args
-    subs = [read_workbook(p, load_form(form)) for p in paths]
-    return subs, check_submissions(subs, load_form(form), ctx)
-
-
-def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None,
-                   workers: int | None = None) -> tuple[list[Submission], Batch]:
-    """Read and validate every file. Every rule concerns one file, so many files are split into
-    chunks that worker processes read *and* check (one pandera call per chunk), then joined."""
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if len(paths) < PARALLEL_FROM or workers <= 1:
-        subs = read_all(paths, form, progress, workers=1)
-        return subs, check_submissions(subs, load_form(form), ctx)
-    size = max(8, -(-len(paths) // (workers * 2)))      # few, large chunks: one pandera call each
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    results = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for subs, batch in pool.map(_check_chunk, [(chunk, form, ctx) for chunk in chunks]):
-            results.append((subs, batch))
-            if progress:
-                for sub in subs:
-                    progress(sub.path)
-    return join_batches(results)
-
-
-def join_batches(results: list[tuple[list[Submission], Batch]]) -> tuple[list[Submission], Batch]:
-    """Concatenate chunk results, renumbering each chunk's submission index (_sub)."""
-    import pandas as pd
-
-    subs: list[Submission] = []
-    findings: dict[int, list] = {}
-    frames: dict[str, list] = {}
-    for chunk_subs, batch in results:
-        offset = len(subs)
-        subs.extend(chunk_subs)
-        findings.update({offset + i: f for i, f in batch.findings.items()})
-        for key, df in batch.frames.items():
-            df = df.copy()
-            df["_sub"] = df["_sub"].map(lambda i, o=offset: int(i) + o)
-            frames.setdefault(key, []).append(df)
-    return subs, Batch(findings, {k: pd.concat(v, ignore_index=True) for k, v in frames.items()})
+        for chunk in chunks:
+            take(_check_chunk(chunk))
+        return checked
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        for result in pool.map(_check_chunk, chunks):
+            take(result)
+    return checked
 
 
 def check_files(paths, *, roster=None, department: str | None = None, year: int | None = None,
-                form: str = DEFAULT_FORM, progress=None, workers: int | None = None) -> list[FileReport]:
-    """Validate returned workbooks; the library call behind `jixiao check`."""
+                form: str = DEFAULT_FORM, progress=None, workers: int | None = None,
+                keep_cells: bool = False) -> list[FileReport]:
+    """Validate returned workbooks; the library call behind `jixiao check`. The reports keep their
+    cells only with keep_cells (annotate() needs them; a batch of thousands is better annotated
+    while it is read: jixiao.annotate.check_and_annotate)."""
     files = collect_paths(paths)
-    subs, batch = read_and_check(files, form, Context(roster, department, year), progress, workers)
-    return reports_of(subs, batch)
+    return read_and_check(files, form, Context(roster, department, year), progress, workers,
+                          keep_cells=keep_cells).reports
 
 
 def reports_of(subs: list[Submission], batch: Batch) -> list[FileReport]:

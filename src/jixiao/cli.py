@@ -228,10 +228,9 @@ def check(
     here: HereOpt = None,
 ):
     """校验回收的工作簿，列出每个问题的位置和改法。在收集文件夹中不必写路径和选项。"""
-    from .annotate import annotate_all
+    from .annotate import check_and_annotate
     from .check import check_files, collect_paths
     from .report import print_reports
-    from .spec import load_form
 
     started = time.perf_counter()
     with handled():
@@ -249,12 +248,14 @@ def check(
         if not files:
             fail(f"没有找到要校验的工作簿：{'、'.join(str(p) for p in paths)} 中没有 .xlsx 文件")
         units = _roster(roster)
-        with progress_bar(len(files), "读取", quiet or json_) as tick:
-            reports = check_files(files, roster=units, department=department, year=year_, form=form, progress=tick)
         written = []
-        if annotate is not None:
-            spec = load_form(form)
-            written = annotate_all(reports, spec, annotate)
+        with progress_bar(len(files), "读取", quiet or json_) as tick:
+            if annotate is not None:
+                reports, written = check_and_annotate(files, annotate, roster=units, department=department,
+                                                      year=year_, form=form, progress=tick)
+            else:
+                reports = check_files(files, roster=units, department=department, year=year_, form=form,
+                                      progress=tick)
     if json_:
         from .report import to_json
 

@@ -97,7 +97,8 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
         first_files.append(path)
 
     say("3. 校验第一次报送")
-    result.first_round = check_files(first_files, roster=roster, department=department, year=year, form=form)
+    result.first_round = check_files(first_files, roster=roster, department=department, year=year, form=form,
+                                     keep_cells=True)
     for report in result.first_round:
         say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
         for f in report.findings:

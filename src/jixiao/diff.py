@@ -87,6 +87,14 @@ def snapshots(frames: dict, spec: FormSpec, count: int) -> list[Snapshot]:
     return out
 
 
+def packed_snapshots(form: str, subs: list[Submission], batch, reports) -> list[bytes | None]:
+    """pack(snapshot) of each file of a checked chunk (None for an unreadable one): what the ledger
+    keeps (a jixiao.check.read_and_check extract; run while the chunk's frames exist)."""
+    spec = load_form(form)
+    return [pack(snap) if sub.readable else None
+            for sub, snap in zip(subs, snapshots(batch.frames, spec, len(subs)))]
+
+
 def diff_snapshots(old: Snapshot, new: Snapshot, spec: FormSpec) -> list[Change]:
     """The changes from one return's snapshot to the next (see snapshots())."""
     rows = {t.key: {0: list(old.get(t.key, ())), 1: list(new.get(t.key, ()))} for t in spec.tables}

@@ -7,7 +7,7 @@ carries where (file, sheet, cell, field) and the message rendered once, at const
 from __future__ import annotations
 
 import string
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from .text import brief, unicode_safe
 
@@ -68,7 +68,7 @@ def rule(id: str, severity: str, title: str, template: str, optional: bool = Fal
 
 
 def finding(rule_id: str, *, file: str, sheet: str = "", cell: str = "", field: str = "",
-            severity: str | None = None, **values) -> Finding:
+            severity: str | None = None, content: str = "", **values) -> Finding:
     """Render a rule's message; a missing placeholder is a bug and raises KeyError."""
     r = RULES[rule_id]
     missing = r.placeholders() - values.keys()
@@ -79,7 +79,7 @@ def finding(rule_id: str, *, file: str, sheet: str = "", cell: str = "", field: 
     if any(isinstance(v, str) and len(v) > MAX_VALUE_CHARS for v in values.values()):
         values = {k: brief(v, MAX_VALUE_CHARS) if isinstance(v, str) else v for k, v in values.items()}
     return Finding(file=file, sheet=sheet, cell=cell, field=field, rule=rule_id,
-                   severity=severity or r.severity, message=r.template.format(**values))
+                   severity=severity or r.severity, message=r.template.format(**values), key=content)
 
 
 def emits(*rule_ids: str):
@@ -134,9 +134,9 @@ class Reporter:
         table = sub.tables[table_key]
         sheet = self.spec.table(table_key)
         label = sheet.label(field_id) if sheet.has(field_id) else ""
-        found = finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
-                        field=label, **{**self.words, "label": label, **values})
-        self.out.append(replace(found, key=content_key(self.spec, sub, table_key, row, field_id)))
+        self.out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
+                                field=label, content=content_key(self.spec, sub, table_key, row, field_id),
+                                **{**self.words, "label": label, **values}))
 
     def file(self, sub, rule: str, /, sheet: str = "", **values) -> None:
         """A finding about the file (or one of its sheets) as a whole."""

@@ -63,14 +63,15 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from . import __version__
-from .check import collect_paths, read_and_check, reports_of
-from .diff import Change, Snapshot, diff_snapshots, pack, snapshots, unpack
+from .check import collect_paths, read_and_check
+from .diff import Change, Snapshot, diff_snapshots, packed_snapshots, unpack
 from .errors import LedgerError, OutputError, UsageError
 from .findings import ERROR
 from .roster import Roster
@@ -207,6 +208,8 @@ class ScanResult:
     missing: list[Entry] = field(default_factory=list)   # newly found gone from the folder
     returned: list[Entry] = field(default_factory=list)  # were missing, are back
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not read this time
+    # Files read by this scan, with what the caller's extract functions took from them (scan_into)
+    fresh: dict[Path, tuple] = field(default_factory=dict)
 
 
 class Superseded(NamedTuple):
@@ -223,6 +226,7 @@ class Selection:
     superseded: list[Superseded]                    # older files left out, each with its replacement
     used: dict[str, Entry] = field(default_factory=dict)   # unit code → the file used
     changes: dict[str, "UnitChanges"] = field(default_factory=dict)   # unit code → against its file before
+    fresh: dict[Path, tuple] = field(default_factory=dict)   # chosen files the scan read: (report, extracts)
     notes: list[str] = field(default_factory=list)
 
     def superseded_of(self, unit_code: str) -> list[Superseded]:
@@ -645,8 +649,10 @@ def scan_listing(ledger: Ledger, **kwargs) -> tuple[ScanResult, list[Entry]]:
 
 def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str | None = None,
               year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-              workers: int | None = None) -> ScanResult:
-    """scan() on an open ledger (an on-disk one, or Ledger.memory())."""
+              workers: int | None = None, extract: tuple = ()) -> ScanResult:
+    """scan() on an open ledger (an on-disk one, or Ledger.memory()). `extract` (see
+    jixiao.check.read_and_check) is applied to the files this scan reads; ScanResult.fresh has
+    their reports and extracts, so that a caller needs not read them again."""
     inbox, conn = ledger.inbox, ledger.conn
     spec = load_form(form)
     context, description = context_of(spec, roster, department, year)
@@ -676,17 +682,17 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
             if known.get((d.rel, d.sha256)):
                 progress(d.path)
 
-    reports, contents = [], []
+    reports, extracted = [], []
     if to_check:
-        subs, batch = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
-                                     progress, workers)
-        reports = reports_of(subs, batch)
-        contents = [pack(snap) if sub.readable else None
-                    for sub, snap in zip(subs, snapshots(batch.frames, spec, len(subs)))]
+        checked = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
+                                 progress, workers, extract=(partial(packed_snapshots, form), *extract))
+        reports, extracted = checked.reports, checked.extracted
     # Only a read that hashed the bytes it read records a verdict; the others are read again next time.
     read, unread = [], []
-    for d, report, content in zip(to_check, reports, contents):
-        (read if report.submission.sha256 else unread).append((d, report, content))
+    for d, report, items in zip(to_check, reports, extracted):
+        (read if report.submission.sha256 else unread).append((d, report, items[0]))
+        if report.submission.sha256 and extract:
+            result.fresh[d.path] = (report, items[1:])
     for d, report, _ in unread:
         problem = report.findings[0].message if report.findings else "无法读取文件"
         result.skipped.append((d.rel, f"{problem}：下次扫描时会重新读取"))
@@ -750,7 +756,7 @@ def _record(conn: sqlite3.Connection, d: _OnDisk, report, context: str, now: str
     file_id = conn.execute("SELECT id FROM files WHERE path = ? AND sha256 = ?", (d.rel, sha)).fetchone()[0]
     findings = [dict(f.to_dict(), file=d.rel) for f in report.findings]     # to_dict: UTF-8-safe text
     first_error = next((f.message for f in report.findings if f.severity == ERROR), "")
-    rows = {key: len(table.rows) for key, table in sub.tables.items()}
+    rows = dict(sub.counts)
     projects, indicators = rows.get("projects", 0), rows.get("indicators", 0)
     conn.execute(
         """INSERT OR IGNORE INTO checks (file_id, context, checked, verdict, errors, warnings, explained,
@@ -804,7 +810,7 @@ def refuse_overwriting_inputs(output: Path, folders, roster: Roster | None, file
 
 def select_latest(paths, *, roster: Roster | None = None, department: str | None = None,
                   year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-                  workers: int | None = None) -> Selection:
+                  workers: int | None = None, extract: tuple = ()) -> Selection:
     """Choose what `merge` reads: for every folder among `paths`, only the latest file of each
     unit (by receipt time, over all folders given); files given by name are always kept, as are
     files that name no unit (unreadable, no _meta), so that merge reports them as before.
@@ -817,6 +823,7 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
     selection = Selection(chosen=[], superseded=[])
     candidates: dict[Path, Entry] = {}        # resolved path → entry, files inside the folders
     changes: dict[str, UnitChanges] = {}      # unit code → its latest file against the one before
+    fresh: dict[Path, tuple] = {}             # resolved path → (report, extracts) of files read now
     for folder in folders:
         try:
             ledger = Ledger.open(folder)
@@ -825,8 +832,9 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             ledger = Ledger.memory(folder)
         with ledger:
             scan_result, entries = scan_listing(ledger, roster=roster, department=department, year=year,
-                                                form=form, progress=progress, workers=workers)
+                                                form=form, progress=progress, workers=workers, extract=extract)
             selection.notes.extend(scan_result.notes)
+            fresh.update((path.resolve(), item) for path, item in scan_result.fresh.items())
             for e in entries:
                 candidates.setdefault(e.full_path.resolve(), e)
             for code, uc in ledger.changes_of_latest(entries, load_form(form)).items():
@@ -851,6 +859,8 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             selection.superseded.append(Superseded(p, by_resolved.get(used.resolve(), used), e.unit_code,
                                                    e.received))
     selection.used = {code: e for code, e in best.items()}
+    chosen = {p.resolve() for p in selection.chosen}
+    selection.fresh = {key: item for key, item in fresh.items() if key in chosen}
     # Changes are known within one folder; a unit's latest file in another folder has none here.
     selection.changes = {code: uc for code, uc in changes.items()
                          if code in best and uc.latest.full_path.resolve() == best[code].full_path.resolve()}

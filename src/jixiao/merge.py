@@ -9,11 +9,12 @@ render.py writes them; publish.py ties both together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from decimal import Decimal
 from pathlib import Path
 
 from .cells import CENT, EXACT_DIGITS, money_text, significant_digits
-from .check import FileReport, collect_paths, read_and_check, reports_of
+from .check import FileReport, collect_paths, read_and_check
 from .errors import MergeRefused
 from .frames import frame_records
 from .roster import Roster, Unit
@@ -41,7 +42,7 @@ class Indicator:
 @dataclass
 class Project:
     """One record (a project, or the unit itself on 整体支出) with everything that belongs to it."""
-    unit: Unit
+    unit: Unit | None         # set by consolidate() (records_of() runs where the file was read)
     file: str
     row: int
     values: dict              # field id → typed value (Decimal amounts, dates, text)
@@ -129,21 +130,30 @@ def default_output_name(department: str, year: int, spec: FormSpec | None = None
 def prepare_merge(paths, *, roster: Roster | None = None, department: str | None = None,
                   year: int | None = None, skip_invalid: bool = False, form: str = DEFAULT_FORM,
                   progress=None, workers: int | None = None) -> tuple[Consolidated, list[FileReport], list[Path]]:
-    """Check every input and consolidate the accepted ones; raises MergeRefused."""
+    """Check every input and consolidate the accepted ones; raises MergeRefused.
+
+    Each file is read once: its typed records are taken while it is checked (records_of, in the
+    worker that read it), and a folder's files that its ledger scan reads now are not read again."""
     spec = load_form(form)
     files = collect_paths(paths)
     if not files:
         raise MergeRefused("没有找到要汇总的工作簿：请确认文件夹中有各单位报送的 .xlsx 文件", reason="empty")
-    selection = None
+    extract = (partial(records_of, form),)
+    selection, fresh = None, {}
     if any(Path(p).is_dir() for p in paths):
         # A folder is a collection inbox: only each unit's latest file (by receipt time) is merged.
         from .ledger import select_latest
 
         selection = select_latest(paths, roster=roster, department=department, year=year, form=form,
-                                  workers=workers)
-    subs, batch = read_and_check(selection.chosen if selection else files, form,
-                                 Context(roster, department, year), progress, workers)
-    reports = reports_of(subs, batch)
+                                  workers=workers, extract=extract, progress=progress)
+        fresh = selection.fresh
+    chosen = selection.chosen if selection else files
+    to_read = [p for p in chosen if p.resolve() not in fresh]
+    checked = read_and_check(to_read, form, Context(roster, department, year),
+                             None if selection else progress, workers, extract=extract)
+    read = {p.resolve(): (r, items) for p, r, items in zip(to_read, checked.reports, checked.extracted)}
+    taken = [fresh.get(p.resolve()) or read[p.resolve()] for p in chosen]
+    reports = [report for report, _ in taken]
     bad = [r for r in reports if r.errors]
     if bad and not skip_invalid:
         raise MergeRefused(f"{len(bad)} 个文件有错误，未汇总：请各单位改正后重新报送，或跳过这些文件只汇总其余文件",
@@ -151,11 +161,8 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     department, year = _agree(reports, department, year)
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
-    consolidated = consolidate(spec, department, year, roster, subs, batch, reports, accepted)
+    consolidated = consolidate(spec, department, year, roster, reports, [items[0] for _, items in taken])
     _refuse_inexact_totals(consolidated)
-    for sub in subs:
-        sub.release()        # the raw cells are in the consolidated data now; free them before the 汇总表 is built
-    del batch
     if selection is not None:
         _note_selection(consolidated, selection)
         consolidated.notes.extend(selection.notes)
@@ -221,47 +228,34 @@ def _refuse_inexact_totals(c: Consolidated) -> None:
                                    f"（{c.spec.money_unit}），或分批汇总", reason="precision")
 
 
-def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None, subs, batch,
-                reports: list[FileReport], accepted: list[int]) -> Consolidated:
-    accepted_set = set(accepted)
-    units: dict[str, UnitStatus] = {}
-    if roster is not None:
-        for unit in roster.units:
-            units[unit.code] = UnitStatus(unit)
-    for i, report in enumerate(reports):
-        meta = report.submission.meta or {}
-        code = meta.get("单位编码") or f"?{shown_path(report.path.name)}"
-        unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or shown_path(report.path.stem))
-        status = units.setdefault(code, UnitStatus(unit))
-        if status.status == STATUS_OK:
-            continue
-        status.file = shown_path(report.path.name)
-        status.errors, status.warnings, status.explained = report.errors, report.warnings, report.explained
-        status.status = (STATUS_OK if i in accepted_set else
-                         STATUS_UNREADABLE if not report.readable else STATUS_BAD)
-
+def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[list[Project] | None]:
+    """Per file of a checked chunk: its records, each with its indicators (in the form's order) and
+    the rows of the form's other tables, typed; None for a file with errors (it is never merged).
+    A jixiao.check.read_and_check extract: it runs where the chunk was read. The records' unit is
+    set by consolidate()."""
+    spec = load_form(form)
+    accepted = {i for i, r in enumerate(reports) if not r.errors}
+    out: list[list[Project] | None] = [[] if i in accepted else None for i in range(len(subs))]
     projects: dict[tuple[int, str], Project] = {}
     first_of_sub: dict[int, Project] = {}
-    records = spec.projects
-    ids = records.ids
+    ids = spec.projects.ids
     amounts = set(spec.amount_ids())
     for rec in frame_records(batch.frames["projects"]):
         sub_i = int(rec["_sub"])
-        if sub_i not in accepted_set or not rec.get("name"):
+        if sub_i not in accepted or not rec.get("name"):
             continue
-        meta = subs[sub_i].meta or {}
-        unit = units[meta.get("单位编码")].unit
         values = {fid: rec[fid] for fid in ids}
         for fid in amounts:
             if values[fid] is not None:
                 values[fid] = values[fid].quantize(CENT)
-        project = Project(unit, shown_path(subs[sub_i].path.name), int(rec["_row"]), values, name=rec["name"])
+        project = Project(None, shown_path(subs[sub_i].path.name), int(rec["_row"]), values, name=rec["name"])
         projects[(sub_i, name_key(rec["name"]))] = project
         first_of_sub.setdefault(sub_i, project)
+        out[sub_i].append(project)
 
     def owner(rec, table) -> Project | None:
         sub_i = int(rec["_sub"])
-        if sub_i not in accepted_set:
+        if sub_i not in accepted:
             return None
         if table.link:
             return projects.get((sub_i, name_key(rec[table.link])))
@@ -284,10 +278,38 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
             project = owner(rec, table)
             if project is not None:
                 project.children.setdefault(table.key, []).append({fid: rec[fid] for fid in table.ids})
+    # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
+    rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
+    for project in projects.values():
+        project.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
+    return out
+
+
+def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None,
+                reports: list[FileReport], records: list[list[Project] | None]) -> Consolidated:
+    """Every roster unit's status, and the accepted files' records (records_of) in roster order."""
+    units: dict[str, UnitStatus] = {}
+    if roster is not None:
+        for unit in roster.units:
+            units[unit.code] = UnitStatus(unit)
+    merged: list[Project] = []
+    for report, projects in zip(reports, records):
+        meta = report.submission.meta or {}
+        code = meta.get("单位编码") or f"?{shown_path(report.path.name)}"
+        unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or shown_path(report.path.stem))
+        status = units.setdefault(code, UnitStatus(unit))
+        if status.status == STATUS_OK:
+            continue
+        status.file = shown_path(report.path.name)
+        status.errors, status.warnings, status.explained = report.errors, report.warnings, report.explained
+        status.status = (STATUS_OK if projects is not None else
+                         STATUS_UNREADABLE if not report.readable else STATUS_BAD)
+        for p in projects or ():
+            p.unit = status.unit
+            merged.append(p)
 
     order = {code: i for i, code in enumerate(units)}
-    ordered = sorted(projects.values(), key=lambda p: (order[p.unit.code], p.row))
-    rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
+    ordered = sorted(merged, key=lambda p: (order[p.unit.code], p.row))
     for p in ordered:
         status = units[p.unit.code]
         status.rows["projects"] = status.rows.get("projects", 0) + 1
@@ -297,6 +319,4 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         annual = p.values.get("annual_total")
         if annual is not None:
             status.amount = (status.amount or Decimal(0)) + annual
-        # Indicators in the form's order: by 一级, then 二级 as the hierarchy lists them, stable within.
-        p.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
     return Consolidated(spec, department, year, ordered, list(units.values()))

@@ -78,8 +78,22 @@ class Submission:
     def indicators(self) -> Table | None:
         return self.tables.get("indicators")
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows read per table key (kept when the cells are released)."""
+        if self.tables or "_counts" not in self.__dict__:
+            return {key: len(table.rows) for key, table in self.tables.items()}
+        return self.__dict__["_counts"]
+
+    @property
+    def released(self) -> bool:
+        return self.__dict__.get("_released", False)
+
     def release(self) -> None:
-        """Drop the raw cells (merge keeps only the typed records)."""
+        """Drop the raw cells, keeping what every later stage needs (meta, counts, hash, findings):
+        a batch of thousands of files is checked in flat memory."""
+        self.__dict__["_counts"] = self.counts
+        self.__dict__["_released"] = True
         self.tables = {}
         self.formulas = {}
 

@@ -116,8 +116,17 @@ _KEY_SPACE = re.compile(r"\s+")
 
 def key(value: object) -> str:
     """Compare names the way a person reads them: clean(), NFKC, no whitespace, no trailing colon."""
+    if isinstance(value, str) and len(value) <= _CACHED_CHARS:
+        return _key_cached(value)
+    return _key(value)
+
+
+def _key(value: object) -> str:
     text = clean(value) or ""
     return _KEY_SPACE.sub("", unicodedata.normalize("NFKC", text)).rstrip(":")
+
+
+_key_cached = lru_cache(maxsize=1 << 15)(_key)       # names and labels repeat across rows and files
 
 
 def excel_length(text: str) -> int:
