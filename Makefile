@@ -19,8 +19,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jixiao demo -o demo-out
 
+# make bench                      the full run (N = 100, 1,000, 3,000 and the large unit)
+# make bench ARGS=--quick         N = 100 and the large unit
+# make bench ARGS="--profile 1000"  cProfile + pyinstrument of check and merge at N = 1,000
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -c 'import pyinstrument' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -53,18 +53,16 @@ RESULTS = gen.CACHE / "results"
 REPEAT_BELOW = 5.0          # seconds: shorter measurements are repeated, best of 3
 TARGETS = {"check": 1.5, "merge": 1.5, "templates": 2.0}
 MEMORY_TARGET_MB = 1024
+CHECK_MEMORY_TARGET_MB = 400
 
 # Library functions timed inside the CLI run: (module the caller looks the name up in, name, label).
 PHASES = {
     "check": [("jixiao.check", "check_files", "check_files"),
-              ("jixiao.check", "read_and_check", "read+rules"),      # workers read and check chunks
-              ("jixiao.check", "join_batches", "join"),
-              ("jixiao.check", "read_all", "read"), ("jixiao.check", "check_read", "rules"),
-              ("jixiao.check", "check_submissions", "rules"),
+              ("jixiao.check", "read_and_check", "read+rules"),      # workers read and check chunks of 16
               ("jixiao.report", "print_reports", "print")],
     "merge": [("jixiao.publish", "merge_files", "merge_files"),
-              ("jixiao.merge", "read_and_check", "read+rules"), ("jixiao.merge", "read_all", "read"),
-              ("jixiao.merge", "check_submissions", "rules"), ("jixiao.check", "join_batches", "join"),
+              ("jixiao.merge", "read_and_check", "read+rules"),      # records taken in the workers too
+              ("jixiao.ledger", "read_and_check", "ledger read+rules"),
               ("jixiao.merge", "consolidate", "consolidate"),
               ("jixiao.publish", "write_summary", "write"), ("jixiao.publish", "reconcile", "reconcile"),
               ("jixiao.ledger", "select_latest", "ledger"),
@@ -184,10 +182,11 @@ def _install_timers(kind: str, totals: dict) -> None:
                 try:
                     return fn(*a, **kw)
                 finally:
-                    entry = totals.setdefault(label, [0.0, 0, 0.0])
+                    entry = totals.setdefault(label, [0.0, 0, 0.0, 0])
                     entry[0] += time.perf_counter() - t0
                     entry[1] += 1
                     entry[2] += _cpu() - c0
+                    entry[3] += len(a[0]) if a and isinstance(a[0], list) else 0   # files handed to a reader
             timed._bench_wrapped = True
             return timed
 
@@ -211,7 +210,7 @@ def child_cli(payload: dict) -> dict:
     sys.stdout.flush()
     return {"seconds": seconds, "cpu": cpu, "exit": code or 0, "phases": {k: v[0] for k, v in totals.items()},
             "calls": {k: v[1] for k, v in totals.items()}, "phases_cpu": {k: v[2] for k, v in totals.items()},
-            **_rss()}
+            "phase_items": {k: v[3] for k, v in totals.items()}, **_rss()}
 
 
 def child_merge_folder(payload: dict) -> dict:   # the library call on a folder (kept for --profile use)
@@ -324,6 +323,49 @@ def wait_quiet(limit: float, threshold: float = 0.3) -> None:
         time.sleep(2)
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants together, MB (from /proc; 0 if gone)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid], rss[pid] = int(fields[1]), int(fields[21])   # ppid, rss in pages
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, parent in parents.items() if parent == pid and c not in tree]
+        tree.update(kids)
+        frontier += kids
+    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class TreeMemory:
+    """Samples the whole process tree's RSS every 0.1 s while a measurement runs: ru_maxrss only
+    gives the largest single process, and check and merge run worker processes beside the main one."""
+
+    def __init__(self, pid: int):
+        import threading
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, _tree_rss_mb(self.pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     """Run one measurement in a fresh process; add its whole-process wall time and peak RSS."""
     global _counter
@@ -342,7 +384,9 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
         busy0, started = _busy_seconds(), time.perf_counter()
         proc = subprocess.Popen([sys.executable, str(HERE / "run.py"), "--child", task,
                                  str(stem) + ".payload.json"], stdout=out, stderr=err, env=env, cwd=ROOT)
+        memory = TreeMemory(proc.pid) if os.path.isdir("/proc") else None
         _, status, usage = os.wait4(proc.pid, 0)
+        tree_peak = memory.stop() if memory else None
         wall, busy1 = time.perf_counter() - started, _busy_seconds()
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -355,6 +399,7 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     own = usage.ru_utime + usage.ru_stime
     result["others_cores"] = (max(0.0, (busy1 - busy0) - own) / wall) if busy0 is not None and wall > 0 else None
     result["rss_tree_mb"] = usage.ru_maxrss / 1024
+    result["rss_all_mb"] = tree_peak        # main and workers together, sampled
     result["stdout"] = str(out_path)
     return result
 
@@ -501,6 +546,54 @@ def _cpu_ratio(run: dict, phase: str, *floors: dict) -> str:
     return f"{cpu / floor:.2f}×" if cpu and floor else "–"
 
 
+def _reads_per_file(case: dict) -> str:
+    """How often `merge INBOX` read a file: files the ledger scan read plus files merge read itself."""
+    folder = case.get("merge_folder")
+    if not folder or "phase_items" not in folder:
+        return "reads ?"
+    items = folder["phase_items"]
+    read = items.get("ledger read+rules", 0) + items.get("read+rules", 0)
+    return f"{read / case['files']:.2f} reads per file"
+
+
+def headline(cases: list[dict]) -> list[str]:
+    """The rows issue #16 asks for, each beside its floor and target."""
+    sized = [c for c in cases if c["label"] != "large"]
+    if not sized:
+        return []
+    rows = ["### The figures that are judged", "",
+            "| work | case | measured | floor | ratio / value | target |", "|---|---|---:|---:|---:|---|"]
+    for c in sized:
+        fl = c["read_floor"]["seconds"]
+        rows.append(f"| `jixiao check` whole process vs calamine reading every cell | {c['label']} | "
+                    f"{_f(c['check']['wall'])} s | {_f(fl)} s | {_ratio(c['check']['wall'] / fl, TARGETS['check'])} | ≤ 1.5× |")
+    for c in sized:
+        fl = c["read_floor"]["seconds"]
+        rows.append(f"| `check_files` in process (after imports) | {c['label']} | {_f(c['check']['library'])} s | "
+                    f"{_f(fl)} s | {_ratio(c['check']['library'] / fl, 1.2)} | ≤ 1.2× |")
+    for c in sized:
+        x = c["check"].get("rss_all_mb")
+        rows.append(f"| `jixiao check` memory, all processes | {c['label']} | {_mb(x)} MB | – | "
+                    f"{_mb(x)} MB{' ✓' if x and x < CHECK_MEMORY_TARGET_MB else ' ✗'} | < {CHECK_MEMORY_TARGET_MB} MB, flat in N |")
+    for c in sized:
+        fl, wf = c["read_floor"]["seconds"], c["write_floor"]["seconds"]
+        rows.append(f"| `merge_files` vs (read floor + plain write of its cells) | {c['label']} | {_f(c['merge']['library'])} s | "
+                    f"{_f(fl + wf)} s | {_ratio(c['merge']['library'] / (fl + wf), TARGETS['merge'])} | ≤ 1.5× |")
+    for c in sized:
+        x = c["merge"].get("rss_all_mb")
+        rows.append(f"| `jixiao merge` peak memory, all processes | {c['label']} | {_mb(x)} MB | – | "
+                    f"{_mb(x)} MB{' ✓' if x and x < MEMORY_TARGET_MB else ' ✗'} | < {MEMORY_TARGET_MB:,} MB at 3,000 |")
+    a, b = sized[0], sized[-1]
+    ma, mb = a["merge"].get("rss_all_mb"), b["merge"].get("rss_all_mb")
+    if ma and mb and a is not b:
+        rows.append(f"| merge memory growth | {a['label']} → {b['label']} | {_mb(ma)} → {_mb(mb)} MB | – | "
+                    f"×{mb / ma:.2f}{' ✓' if mb / ma < 1.3 else ' ✗'} | < ×1.3 |")
+    for c in sized:
+        if c.get("merge_folder"):
+            rows.append(f"| `merge INBOX`, first scan: reads per file | {c['label']} | {_reads_per_file(c)} | – | – | 1 |")
+    return rows + [""]
+
+
 def report(cases: list[dict], meta: dict) -> str:
     lines = [f"## jixiao benchmark — {meta['when']}, {meta['cpus']} CPUs, Python {meta['python']}, "
              f"commit {meta['commit']}", ""]
@@ -516,36 +609,37 @@ def report(cases: list[dict], meta: dict) -> str:
                      f"{c['bytes'] / 1e6:.1f} | {c['injected']} | {fi.get('passed', '?')} / {fi.get('failed', '?')} | "
                      f"{fi.get('lines', '?'):,} |")
     lines.append("")
+    lines += headline(cases)
     # check
     lines += ["### check (target ≤ 1.5× read floor)", "",
-              "| case | read floor, 1 proc | check_files | **check / floor** | read + rules (workers) | join | "
+              "| case | read floor, 1 proc | check_files | **check / floor** | read + rules (workers) | "
               "read floor, 2 procs | check / 2-proc floor | CPU s: check / floor | CLI in-process (incl. print) "
               "| print | CLI whole process | others' load, cores |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         ch, fl = c["check"], c["read_floor"]["seconds"]
         ph = ch["phases"]
         lines.append(f"| {c['label']} | {_f(fl)} | {_f(ch['library'])} | {_ratio(ch['library'] / fl, TARGETS['check'])} | "
-                     f"{_f(_rr(ph))} | {_f(ph.get('join'))} | {_f(c['read_floor_2']['seconds'])} | "
+                     f"{_f(_rr(ph))} | {_f(c['read_floor_2']['seconds'])} | "
                      f"{ch['library'] / c['read_floor_2']['seconds']:.2f}× | "
                      f"{_cpu_ratio(ch, 'check_files', c['read_floor'])} | {_f(ch['seconds'])} | "
                      f"{_f(ph.get('print'))} | {_f(ch['wall'])} | {_others(ch, c['read_floor'])} |")
     lines.append("")
     # merge
     lines += ["### merge (target ≤ 1.5× (read floor + write floor))", "",
-              "| case | read floor | write floor (汇总表 cells) | merge_files | **merge / (read+write)** | read + rules | join | "
+              "| case | read floor | write floor (汇总表 cells) | merge_files | **merge / (read+write)** | read + rules | "
               "consolidate | write_summary | reconcile | CPU s: merge / (read+write) | 汇总表 MB | CLI whole process "
-              "| folder, first scan (ratio; of which ledger scan) | others' load, cores |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| folder, first scan (ratio; of which ledger scan; reads per file) | others' load, cores |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         m, fl, wf = c["merge"], c["read_floor"]["seconds"], c["write_floor"]["seconds"]
         ph = m["phases"]
         folder = c.get("merge_folder")
         ftext = (f"{_f(folder['library'])} ({folder['library'] / (fl + wf):.2f}×; ledger scan "
-                 f"{_f(folder['phases'].get('ledger'))})") if folder else "–"
+                 f"{_f(folder['phases'].get('ledger'))}; {_reads_per_file(c)})") if folder else "–"
         lines.append(f"| {c['label']} | {_f(fl)} | {_f(wf)} ({c['write_floor']['cells']:,} cells) | {_f(m['library'])} | "
                      f"{_ratio(m['library'] / (fl + wf), TARGETS['merge'])} | {_f(_rr(ph))} | "
-                     f"{_f(ph.get('join'))} | {_f(ph.get('consolidate'))} | {_f(ph.get('write'))} | "
+                     f"{_f(ph.get('consolidate'))} | {_f(ph.get('write'))} | "
                      f"{_f(ph.get('reconcile'))} | {_cpu_ratio(m, 'merge_files', c['read_floor'], c['write_floor'])} | "
                      f"{m['output_bytes'] / 1e6:.1f} | {_f(m['wall'])} | {ftext} | "
                      f"{_others(m, c['read_floor'], c['write_floor'])} |")
@@ -564,14 +658,16 @@ def report(cases: list[dict], meta: dict) -> str:
                          f"{_f(t['phases'].get('lock_structure'))} | {_f(t['wall'])} | {t['bytes'] / 1e6:.1f} |")
         lines.append("")
     # memory
-    lines += [f"### peak memory, MB (target < {MEMORY_TARGET_MB:,})", "",
-              "| case | check main | check largest worker | merge main | merge largest worker | templates main |"
-              " read floor |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"### peak memory, MB (target < {MEMORY_TARGET_MB:,} for merge, < {CHECK_MEMORY_TARGET_MB} for check, "
+              "all processes together)", "",
+              "| case | check, all processes | check main | check largest worker | merge, all processes | merge main "
+              "| merge largest worker | templates main | read floor |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         ch, m = c["check"], c["merge"]
-        flag = lambda x: _mb(x) + (" ✗" if x and x > MEMORY_TARGET_MB else "")  # noqa: E731
-        lines.append(f"| {c['label']} | {flag(ch['rss_main_mb'])} | {_mb(ch['rss_workers_mb'])} | "
-                     f"{flag(m['rss_main_mb'])} | {_mb(m['rss_workers_mb'])} | "
+        flag = lambda x, limit: _mb(x) + (" ✗" if x and x > limit else "")  # noqa: E731
+        lines.append(f"| {c['label']} | {flag(ch.get('rss_all_mb'), CHECK_MEMORY_TARGET_MB)} | {_mb(ch['rss_main_mb'])} | "
+                     f"{_mb(ch['rss_workers_mb'])} | {flag(m.get('rss_all_mb'), MEMORY_TARGET_MB)} | "
+                     f"{_mb(m['rss_main_mb'])} | {_mb(m['rss_workers_mb'])} | "
                      f"{_mb(c['templates']['rss_main_mb']) if 'templates' in c else '–'} | "
                      f"{_mb(c['read_floor']['rss_main_mb'])} |")
     lines.append("")

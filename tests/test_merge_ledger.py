@@ -57,3 +57,27 @@ def test_cli_merge_of_a_folder_takes_each_units_latest_file(tmp_path, seed_retur
                                  "--roster", str(roster_path), "--quiet"])
     assert r.exit_code == 0, r.output
     assert "合计：26 个项目" in r.output
+
+def test_merge_of_a_folder_reads_each_file_once(tmp_path, seed_returns, fixed_returns, roster, monkeypatch):
+    """The ledger scan hands what it read to merge: a first merge reads every file once, and a merge
+    of the unchanged folder reads only the files it consolidates (the scan reads nothing)."""
+    import jixiao.ledger as ledger_mod, jixiao.merge as merge_mod
+    reads = []
+
+    def spy_on(module):
+        real = module.read_and_check
+        def spy(paths, *args, **kwargs):
+            reads.extend(p.name for p in paths)
+            return real(paths, *args, **kwargs)
+        monkeypatch.setattr(module, "read_and_check", spy)
+
+    spy_on(ledger_mod); spy_on(merge_mod)
+    inbox = tmp_path / "inbox"
+    put(seed_returns["310002"], inbox, hours=1)
+    put(fixed_returns["310002"], inbox, "310002_更正.xlsx", hours=30)
+    put(fixed_returns["310001"], inbox, hours=2)
+    merge_files([inbox], tmp_path / "a.xlsx", roster=roster)
+    assert sorted(reads) == sorted(p.name for p in inbox.glob("*.xlsx"))
+    reads.clear()
+    merge_files([inbox], tmp_path / "b.xlsx", roster=roster)
+    assert sorted(reads) == sorted([fixed_returns["310001"].name, "310002_更正.xlsx"])
