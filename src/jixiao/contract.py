@@ -23,6 +23,15 @@ GROUP_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2     # 0-based rows on the data s
 META_KEYS = ("form_id", "form_version", "年度", "主管部门", "单位编码", "单位名称",
              "截止日期", "生成时间", "生成工具", "prefill", "fingerprint")
 META_OPTIONAL = ("截止日期", "生成时间", "生成工具")  # absent in templates made before they existed
+# The 汇总表's own words (jixiao's, not a form's): render writes them, previous reads them back from
+# last year's 汇总表.
+SUMMARY_SHEET, DETAIL_SHEET, OFFICIAL_COLUMN = "汇总", "绩效指标明细", "指标值（规范写法）"
+UNIT_CODE_LABEL, UNIT_LABEL = "单位编码", "实施单位"
+KIND_COLUMN, ROW_RECORD = "行类型", "明细"
+# Last year as the baseline: the 汇总表's comparison column and its words, and 汇总's two counts.
+COMPARE_LABEL = "与上年比较"
+SAME, HIGHER, LOWER, CHANGED, NEW = "持平", "提高", "降低", "调整", "新增"
+LOWERED_COUNT_LABEL, NEW_COUNT_LABEL = "比上年降低", "本年新增"
 CELL_MAX_CHARS = 32767                # Excel's limit for one cell; _meta prefill must fit in it
 PREFILL_MAX_PARTS = 50
 

@@ -18,15 +18,14 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import blocks
+from .contract import (CHANGED, COMPARE_LABEL, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, LOWERED_COUNT_LABEL, NEW,
+                       NEW_COUNT_LABEL, OFFICIAL_COLUMN, ROW_RECORD, SAME, SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
 from .merge import Consolidated, Project
 from .spec import SheetSpec
 from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_note, write_title
 
-SUMMARY_SHEET = "汇总"
 FORM_SHEET_PREFIX = "申报表"
-DETAIL_SHEET = "绩效指标明细"
 STATUS_SHEET = "报送情况"
-OFFICIAL_COLUMN = "指标值（规范写法）"
 SUMMARY_HEADER_ROW = 2          # 0-based: title, unit line, header
 EXCEL_MAX_ROWS = 1_048_576
 MAX_FORM_ROWS = EXCEL_MAX_ROWS - 1_000     # room for the estimate in blocks.block_rows to be off
@@ -104,8 +103,8 @@ def detail_sheet_name(table: SheetSpec) -> str:
 # Helper columns beyond the print area: the link to each record's block (for the screen), and the row
 # kind and unit code that the totals' SUMIFS and the reconciliation read (jixiao writes them, never a
 # unit, so no name a unit types can change a total).
-KIND_COLUMN, CODE_COLUMN, LINK_COLUMN = "行类型", "单位编码", FORM_SHEET_PREFIX
-ROW_RECORD, ROW_SUBTOTAL, ROW_TOTAL = "明细", "小计", "合计"
+CODE_COLUMN, LINK_COLUMN = UNIT_CODE_LABEL, FORM_SHEET_PREFIX
+ROW_SUBTOTAL, ROW_TOTAL = "小计", "合计"
 
 
 def info_fields(c: Consolidated):

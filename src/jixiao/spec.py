@@ -198,6 +198,9 @@ class FormSpec:
     summary_columns: tuple[str, ...] = ()    # record field ids shown on 汇总 besides name and amounts
     summary_totals: tuple[str, ...] | None = None   # amounts 汇总 subtotals; None: every amount
     level_maps: tuple[LevelMap, ...] = ()
+    # Last year as the baseline: the locked reference column (role previous_value) a template that
+    # starts from last year has beside the indicators, read by nobody as data ([previous] in the spec).
+    previous_value: Field | None = None
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
 
     # -- tables ---------------------------------------------------------------------------------
@@ -295,6 +298,27 @@ class FormSpec:
                 return m.target[0], m.target[1], True
         return level1, level2, False
 
+    def carry_levels(self, level1: str | None, level2: str | None) -> tuple[str | None, str | None, bool]:
+        """A 一级/二级 pair as last year's file wrote it, as this form names it: (一级, 二级, moved).
+        A pair this form knows (aliases included) stays; one it does not know is moved by the first
+        level map whose source it is (whatever form that map comes from: last year's file does not
+        say which form it was); anything else is kept as written, for the unit to correct."""
+        l1, _ = self.resolve_level1(level1 or "")
+        l2, _ = self.resolve_level2(l1, level2 or "") if l1 else (None, False)
+        if l1 and l2:
+            return l1, l2, False
+        key = (normalize_label(level1), normalize_label(level2))
+        for m in self.level_maps:
+            if (normalize_label(m.source[0]), normalize_label(m.source[1])) == key:
+                return m.target[0], m.target[1], True
+        return (l1 or level1), level2, False
+
+    def previous_label(self) -> str:
+        """The label of the reference column of last year's values."""
+        if self.previous_value is not None:
+            return self.previous_value.label
+        return f"上年{self.indicators.label('value')}"
+
     def _allowed(self, level2: Level2) -> bool:
         return self.allow_legacy or not level2.legacy
 
@@ -355,6 +379,7 @@ def _read_toml(path: Path) -> dict:
 FORM_KEYS = {"id", "version", "title", "money_unit", "value_style", "layout", "kind", "min_indicators_per_project",
              "satisfaction_floor", "scale_min", "scale_max", "file_title", "summary_title", "recurring",
              "instruction_markers", "allow_legacy"}
+PREVIOUS_KEYS = {"label", "width", "prompt"}
 RESERVED_SHEETS = ("填报说明", "代码表", "_meta", "校验结果")     # sheets every template or copy adds itself
 _SHEET_BAD_CHARS = "[]:*?/\\"
 
@@ -410,6 +435,7 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
     identities = _parse_identities(data.get("identities", []), records, need, where)
     rules_on, rules_off = _parse_rules(data.get("rules", {}), where)
     level_maps = _parse_level_maps(data.get("level_maps", []), hierarchy, where)
+    previous_value = _parse_previous(data.get("previous"), indicators, where)
 
     try:
         min_indicators = int(form.get("min_indicators_per_project", 3))
@@ -462,6 +488,7 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
         summary_columns=summary_columns,
         summary_totals=summary_totals,
         level_maps=tuple(level_maps),
+        previous_value=previous_value,
     )
     _build_lookup(spec)
     from .layout import parse_layout, resolve_layout      # the block layout is checked against the spec
@@ -564,6 +591,20 @@ def _parse_rules(raw, where: str) -> tuple[frozenset, frozenset]:
         if rule_id not in RULES:
             raise SpecError(f"{where}: rules 中的规则 {rule_id} 不存在")
     return frozenset(on), frozenset(off)
+
+
+def _parse_previous(raw, indicators: SheetSpec, where: str) -> Field | None:
+    """[previous]: the reference column of last year's values (label, width, prompt)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - PREVIOUS_KEYS:
+        raise SpecError(f"{where}: previous 只能有 {'、'.join(sorted(PREVIOUS_KEYS))} 几个键")
+    label = _nonempty(raw.get("label", ""), where, "previous.label")
+    if normalize_label(label) in {normalize_label(f.label) for f in indicators.fields}:
+        raise SpecError(f"{where}: previous.label “{label}”与“{indicators.name}”的列重名")
+    width = _number(raw.get("width", 16), where, "previous.width")
+    return Field(id="previous_value", label=label, type="reference", width=float(width or 16),
+                 prompt=str(raw.get("prompt", "")))
 
 
 def _parse_level_maps(raw, hierarchy: list[Level1], where: str) -> list[LevelMap]:

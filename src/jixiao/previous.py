@@ -1,0 +1,345 @@
+"""Last year as the baseline: last year's 汇总表 (or any sheet with the columns of 绩效指标明细) →
+per unit, its recurring projects with their indicators.
+
+The file comes from outside and is read with the reader's defences (package.py: the zip checked
+before anything is inflated, every sheet bounded before calamine sees it). Nothing in it is trusted
+to be jixiao's: sheets are recognised by their header row, columns by their labels (those of the
+form being collected, or of any shipped form), and a 一级/二级 pair the form does not know is moved
+by the form's level maps (spec.carry_levels). Every problem is one Chinese sentence in an
+InputError (exit 2 on the command line), never a traceback.
+
+The Baseline is plain frozen data (it travels to the worker processes of check with the Context);
+template.py lays it into the templates, rules/history.py checks returns against it, merge and render
+put last year's value beside each indicator of the 汇总表.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cells import clean_text
+from .contract import (CHANGED, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, OFFICIAL_COLUMN, ROW_RECORD, SAME,
+                       SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
+from .errors import InputError, Unreadable
+from .package import MAX_COLUMNS, Book, Package, bounded_sheet, load_rows, open_calamine, read_bytes, sniff
+from .spec import FormSpec, available_forms, load_form, normalize_label
+from .text import shown_path
+from .values import IndicatorValue, format_official, normalize_unit, parse_split, parse_value
+
+MAX_ROWS = 100_000               # rows read per sheet of last year's file (a province: ~1,000 units × 100)
+HEADER_ROWS = 10                 # a header row is looked for in the first rows of every sheet
+SKIPPED_PREFIX = "申报表"          # the 汇总表's printed blocks: nothing a table can be read from
+# Record fields carried into the new template: what describes a project, not what it costs or when.
+CARRIED_TYPES = {"text", "longtext", "code"}
+POSITIVE, NEGATIVE = frozenset({"≥", ">", "="}), frozenset({"≤", "<"})
+
+
+@dataclass(frozen=True)
+class PreviousIndicator:
+    level1: str
+    level2: str
+    level3: str
+    value: IndicatorValue
+    official: str                          # last year's value, the official way (≥280.00(次))
+    note: str | None = None
+    moved_from: tuple[str, str] | None = None   # (一级, 二级) as last year's file wrote it, when mapped
+
+    def key(self) -> tuple[str, str, str]:
+        return normalize_label(self.level1), normalize_label(self.level2), normalize_label(self.level3)
+
+
+@dataclass(frozen=True)
+class PreviousProject:
+    name: str
+    values: tuple[tuple[str, str], ...]    # (record field id, text) carried: name, 性质, 类别, goals …
+    indicators: tuple[PreviousIndicator, ...]
+
+    def value(self, field_id: str) -> str | None:
+        return dict(self.values).get(field_id)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    source: str                            # the file's name, as shown in messages
+    sha256: str                            # of the file's bytes: part of a check's context
+    form: str                              # the form the baseline was read for
+    units: dict = field(default_factory=dict)   # ("code", 编码) or ("name", key of 单位名称) → tuple[PreviousProject]
+    assumed: tuple[str, ...] = ()          # what was assumed, in sentences (no 项目性质 column …)
+    moved: tuple[tuple[str, str, str, str, int], ...] = ()   # (from 一级, 二级, to 一级, 二级, count)
+    skipped_projects: int = 0              # last year's projects that do not recur
+    skipped_rows: int = 0                  # indicator rows without a project or 三级指标
+
+    def projects_for(self, unit) -> tuple[PreviousProject, ...]:
+        """The recurring projects of a roster unit (matched by code, else by name)."""
+        found = self.units.get(("code", normalize_label(unit.code)))
+        if found is None:
+            found = self.units.get(("name", normalize_label(unit.name)), ())
+        return found
+
+    @property
+    def projects(self) -> int:
+        return sum(len(p) for p in self.units.values())
+
+    @property
+    def indicators(self) -> int:
+        return sum(len(p.indicators) for ps in self.units.values() for p in ps)
+
+    def moved_lines(self) -> list[str]:
+        return [f"{a}/{b} → {c}/{d}（{n} 条）" for a, b, c, d, n in self.moved]
+
+    def summary_lines(self, spec: FormSpec) -> list[str]:
+        """What was carried, in sentences for the command line."""
+        noun = spec.record_noun
+        lines = [f"上年文件 {self.source}：{len(self.units)} 个单位的 {self.projects} 个经常性{noun}、"
+                 f"{self.indicators} 条{spec.indicators.name}作为本年的起点"
+                 + (f"（另有 {self.skipped_projects} 个{noun}不是经常性{noun}，未带入）" if self.skipped_projects else "")]
+        if self.moved:
+            lines.append(f"指标层级按本年表单调整：{'；'.join(self.moved_lines())}")
+        lines += list(self.assumed)
+        if self.skipped_rows:
+            lines.append(f"有 {self.skipped_rows} 行没有{spec.projects.label('name')}或"
+                         f"{spec.indicators.label('level3')}，未读取")
+        return lines
+
+
+# --- comparing a value with last year's --------------------------------------------------------
+
+def compare(previous: IndicatorValue, current: IndicatorValue) -> str:
+    """SAME, HIGHER, LOWER or CHANGED (a change that cannot be ranked: another unit, a floor that
+    became a ceiling, other text). ≥/>/= are floors (more is better), ≤/< ceilings; a number
+    replaced by text is LOWER (the target can no longer be measured)."""
+    if previous.kind == "quant" and previous.number is not None:
+        if current.kind != "quant" or current.number is None:
+            return LOWER if current.kind != "empty" else CHANGED
+        if (normalize_unit(previous.unit) or "") != (normalize_unit(current.unit) or ""):
+            return CHANGED
+        before, now = _direction(previous.op), _direction(current.op)
+        if before != now:
+            return CHANGED
+        if current.number == previous.number:
+            return SAME
+        higher = current.number > previous.number
+        if now is NEGATIVE:
+            higher = not higher
+        return HIGHER if higher else LOWER
+    if current.kind == "quant":
+        return CHANGED
+    same = normalize_label(format_official(previous)) == normalize_label(format_official(current))
+    return SAME if same else CHANGED
+
+
+def _direction(op: str | None) -> frozenset:
+    return NEGATIVE if op in NEGATIVE else POSITIVE
+
+
+# --- reading the file -----------------------------------------------------------------------------
+
+@dataclass
+class _Columns:
+    header_row: int
+    by_id: dict[str, int]                  # field id (or "code" / "unit_name" / "official" / "kind") → column
+
+
+def _labels(spec: FormSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """label key → field id, for the record and the indicator columns: this form's labels first,
+    then those of every shipped form (last year may have used another)."""
+    records: dict[str, str] = {}
+    indicators: dict[str, str] = {}
+    forms = [spec] + [load_form(f) for f in available_forms() if f != spec.id]
+    for s in forms:
+        for f in s.projects.fields:
+            records.setdefault(normalize_label(f.label), f.id)
+        for f in s.indicators.fields:
+            indicators.setdefault(normalize_label(f.label), f.id)
+    return records, indicators
+
+
+def _find_header(rows: list[list], records: dict, indicators: dict) -> _Columns | None:
+    for r, row in enumerate(rows[:HEADER_ROWS]):
+        by_id: dict[str, int] = {}
+        for c, v in enumerate(row):
+            label = normalize_label(v)
+            if not label:
+                continue
+            fid = None
+            if label == normalize_label(UNIT_CODE_LABEL):
+                fid = "code"
+            elif label == normalize_label(UNIT_LABEL):
+                fid = "unit_name"
+            elif label == normalize_label(OFFICIAL_COLUMN):
+                fid = "official"
+            elif label == normalize_label(KIND_COLUMN):
+                fid = "kind"
+            elif label in indicators and indicators[label] != "project":
+                fid = indicators[label]
+            elif label in records:
+                fid = records[label]
+            elif label in indicators:
+                fid = "name"                     # the indicators' link to a project is its name
+            if fid is not None and fid not in by_id:
+                by_id[fid] = c
+        if "name" in by_id and ("level3" in by_id or len(set(by_id) & {"nature", "category", "goal"}) >= 1):
+            return _Columns(r, by_id)
+    return None
+
+
+def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
+    """Last year's file → the Baseline for `spec`; raises InputError with one sentence per problem."""
+    path = Path(path)
+    shown = shown_path(path.name)
+    what = f"上年文件 {shown}"
+    try:
+        data = read_bytes(path)
+        sniff(data)
+        package = Package(data)
+        book = Book(package)
+        names = [n for n in book.sheets if not n.startswith(SKIPPED_PREFIX) and book.sheets[n] is not None]
+        bounded = {n: bounded_sheet(book.sheet_xml(n), n, MAX_ROWS + HEADER_ROWS, MAX_COLUMNS) for n in names}
+        package.check_all_xml()
+        wb = open_calamine(book, bounded)
+        try:
+            sheets = {n: load_rows(wb, n, MAX_ROWS + HEADER_ROWS) for n in names}
+        finally:
+            wb.close()
+    except Unreadable as exc:
+        raise InputError([f"{what} 无法读取：{exc}"]) from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a file from outside: never a traceback
+        raise InputError([f"{what} 无法读取（{type(exc).__name__}）：请在 Excel 中打开并另存为 .xlsx 后重试"]) from None
+    too_long = [n for n in names if bounded[n].dropped_row is not None]
+    if too_long:
+        raise InputError([f"{what} 的工作表“{too_long[0]}”超过 {MAX_ROWS:,} 行：请只保留上年的"
+                          f"{spec.indicators.name}明细（或分成几个文件）后重试"])
+    return _baseline(sheets, spec, shown, hashlib.sha256(data).hexdigest())
+
+
+def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256: str) -> Baseline:
+    records_labels, indicator_labels = _labels(spec)
+    ind_sheets, rec_sheets = [], []
+    for name, rows in sheets.items():
+        cols = _find_header(rows, records_labels, indicator_labels)
+        if cols is None:
+            continue
+        (ind_sheets if "level3" in cols.by_id else rec_sheets).append((name, rows, cols))
+    # jixiao's own 绩效指标明细 first, when there are several indicator tables
+    ind_sheets.sort(key=lambda t: t[0] != DETAIL_SHEET)
+    if not ind_sheets:
+        need = [spec.projects.label("name"), spec.indicators.label("level1"), spec.indicators.label("level2"),
+                spec.indicators.label("level3"), spec.indicators.label("value")]
+        raise InputError([f"上年文件 {shown} 中没有找到{spec.indicators.name}明细：需要一个工作表，前 {HEADER_ROWS} 行中"
+                          f"有表头 {UNIT_CODE_LABEL}（或{UNIT_LABEL}）、{'、'.join(need)}（指标值也可以是"
+                          f"“≥280.00(次)”这样的一列）；jixiao 生成的汇总表中是“{DETAIL_SHEET}”表"])
+    name, rows, cols = ind_sheets[0]
+    problems = _missing_columns(cols, spec, shown, name)
+    if problems:
+        raise InputError(problems)
+
+    def unit_key(row, c: _Columns):
+        code = _cell(row, c.by_id.get("code"))
+        if code:
+            return ("code", normalize_label(code)), code
+        unit = _cell(row, c.by_id.get("unit_name"))
+        return (("name", normalize_label(unit)), unit) if unit else (None, None)
+
+    # What the record tables say of each project: 性质, 类别, goals … (a pasted sheet may carry them itself).
+    info: dict[tuple, dict[str, str]] = {}
+    for _n, r_rows, c in [*rec_sheets, (name, rows, cols)]:
+        kind_col = c.by_id.get("kind")
+        for row in r_rows[c.header_row + 1:]:
+            if kind_col is not None and _cell(row, kind_col) != ROW_RECORD:
+                continue                          # 汇总's subtotal and total rows
+            key, _shown = unit_key(row, c)
+            project = _cell(row, c.by_id.get("name"))
+            if key is None or not project:
+                continue
+            slot = info.setdefault((key, normalize_label(project)), {})
+            for f in spec.projects.fields:
+                if f.type in CARRIED_TYPES and f.id != "name" and f.id in c.by_id:
+                    text = _cell(row, c.by_id[f.id])
+                    if text and f.id not in slot:
+                        slot[f.id] = text
+    nature_known = spec.projects.has("nature") and any(
+        "nature" in c.by_id for _n, _r, c in [*rec_sheets, (name, rows, cols)])
+
+    projects: dict[tuple, dict[str, dict]] = {}      # unit key → project key → {"name", "indicators"}
+    moved: dict[tuple, int] = {}
+    skipped_rows = 0
+    for row in rows[cols.header_row + 1:]:
+        key, _shown = unit_key(row, cols)
+        project = _cell(row, cols.by_id.get("name"))
+        level3 = _cell(row, cols.by_id.get("level3"))
+        if key is None or not project or not level3:
+            if any(clean_text(v) for v in row):
+                skipped_rows += 1
+            continue
+        l1_raw = _cell(row, cols.by_id.get("level1")) or ""
+        l2_raw = _cell(row, cols.by_id.get("level2")) or ""
+        l1, l2, was_moved = spec.carry_levels(l1_raw, l2_raw)
+        if was_moved:
+            moved[(l1_raw, l2_raw, l1, l2)] = moved.get((l1_raw, l2_raw, l1, l2), 0) + 1
+        value = _value(row, cols)
+        slot = projects.setdefault(key, {}).setdefault(normalize_label(project), {"name": project, "indicators": []})
+        slot["indicators"].append(PreviousIndicator(
+            level1=l1 or "", level2=l2 or "", level3=level3, value=value, official=format_official(value),
+            note=_cell(row, cols.by_id.get("note")), moved_from=(l1_raw, l2_raw) if was_moved else None))
+
+    recurring = {normalize_label(v) for v in spec.recurring} if spec.recurring is not None else None
+    units: dict[tuple, tuple[PreviousProject, ...]] = {}
+    skipped = 0
+    for key, by_name in projects.items():
+        kept = []
+        for pkey, slot in by_name.items():
+            values = dict(info.get((key, pkey), {}))
+            nature = values.get("nature")
+            if recurring is not None and nature_known and nature and normalize_label(nature) not in recurring:
+                skipped += 1
+                continue
+            values = {"name": slot["name"], **values}
+            kept.append(PreviousProject(slot["name"], tuple(values.items()), tuple(slot["indicators"])))
+        if kept:
+            units[key] = tuple(kept)
+    assumed = []
+    if recurring is not None and spec.projects.has("nature") and not nature_known:
+        label = spec.projects.label("nature")
+        assumed.append(f"上年文件没有“{label}”列：所有{spec.record_noun}都按经常性{spec.record_noun}带入，"
+                       f"不再开展的请在模板中删除")
+    if "code" not in cols.by_id:
+        assumed.append(f"上年文件没有“{UNIT_CODE_LABEL}”列：按{UNIT_LABEL}名称与本年名单对应")
+    return Baseline(source=shown, sha256=sha256, form=spec.id, units=units, assumed=tuple(assumed),
+                    moved=tuple((a, b, c, d, n) for (a, b, c, d), n in moved.items()),
+                    skipped_projects=skipped, skipped_rows=skipped_rows)
+
+
+def _missing_columns(cols: _Columns, spec: FormSpec, shown: str, sheet: str) -> list[str]:
+    ind = spec.indicators
+    missing = [ind.label(fid) for fid in ("level1", "level2") if fid not in cols.by_id]
+    if "code" not in cols.by_id and "unit_name" not in cols.by_id:
+        missing.insert(0, f"{UNIT_CODE_LABEL}（或{UNIT_LABEL}）")
+    if "value" not in cols.by_id and "official" not in cols.by_id:
+        missing.append(ind.label("value"))
+    if not missing:
+        return []
+    return [f"上年文件 {shown} 的“{sheet}”表缺少列：{'、'.join(missing)}：请补上这些列（表头写在同一行）后重试"]
+
+
+def _cell(row: list, col: int | None) -> str | None:
+    if col is None or col >= len(row):
+        return None
+    value = row[col]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)                      # a code typed into a number cell
+    return clean_text(value)
+
+
+def _value(row: list, cols: _Columns) -> IndicatorValue:
+    def raw(fid):
+        col = cols.by_id.get(fid)
+        return row[col] if col is not None and col < len(row) else None
+
+    if "value" in cols.by_id and clean_text(raw("value")) is not None:
+        return parse_split(raw("operator"), raw("value"), raw("unit"))
+    official = clean_text(raw("official"))
+    return parse_value(official) if official else parse_value(None)
