@@ -25,9 +25,9 @@ from .contract import (CODES_SHEET, FIRST_DATA_ROW, GROUP_ROW, HEADER_ROW, INSTR
 from .errors import InputError, OutputError
 from .fileio import atomic_folder
 from .roster import BudgetRow, Roster, Unit
-from .spec import DEFAULT_FORM, FormSpec, SheetSpec, load_form, normalize_label
+from .spec import DEFAULT_FORM, Field, FormSpec, SheetSpec, load_form, normalize_label
 from .text import FORMULA_TEXT, brief
-from .values import TEMPLATE_OPERATORS
+from .values import TEMPLATE_OPERATORS, template_operator
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
 
 INSTRUCTIONS_WIDTH = 110
@@ -56,6 +56,9 @@ class TemplateContent:
     marks: dict[str, dict[tuple[int, int], tuple[str, str]]] = field(default_factory=dict)  # → (severity, note)
     front: Callable | None = None           # adds sheets before 填报说明 (e.g. 校验结果)
     meta: dict[str, str] = field(default_factory=dict)   # _meta values to keep as they were
+    # Locked reference columns after a sheet's fields (last year's values): sheet → (Field, row → text).
+    references: dict[str, tuple[object, dict[int, str]]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()             # lines added to 填报说明 (what was carried from last year)
 
 
 # --- the writer ---------------------------------------------------------------------------
@@ -128,9 +131,10 @@ def write_template(spec: FormSpec, request: TemplateRequest, path: Path, passwor
     meta = wb.add_worksheet(META_SHEET)
 
     names = _write_codes(wb, codes, spec, formats)
-    _write_instructions(instructions, spec, request, formats)
+    _write_instructions(instructions, spec, request, formats, content.notes if content else ())
     for sheet, ws in data_sheets:
-        _write_data_sheet(wb, ws, sheet, spec, formats, names, request.year)
+        reference = content.references.get(sheet.name) if content else None
+        _write_data_sheet(wb, ws, sheet, spec, formats, names, request.year, reference)
     _write_prefill(data_sheets[0][1], spec, prefill, formats)
     if content:
         for sheet, ws in data_sheets:
@@ -201,7 +205,8 @@ def _write_codes(wb, ws, spec: FormSpec, formats: _Formats) -> dict[str, str]:
     return names
 
 
-def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _Formats) -> None:
+def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _Formats,
+                        notes: tuple[str, ...] = ()) -> None:
     d = request.deadline
     deadline = f"{d.year}年{d.month}月{d.day}日" if d else "（见通知）"
     lines = [
@@ -213,6 +218,9 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     ]
     values = {"money_unit": spec.money_unit, **{sheet.key: sheet.name for sheet in spec.data_sheets}}
     lines += [(f"{n}. {line.format(**values)}", formats.text) for n, line in enumerate(spec.instructions, start=1)]
+    if notes:
+        lines += [("", None), (notes[0], formats.bold)]
+        lines += [(f"　　{line}", formats.text) for line in notes[1:]]
     lines += [("", None), ("表头为红色的列是必填项；灰色单元格是预算预填内容，不能修改；"
                            "选中一个单元格可以看到它的填写提示。", formats.text)]
     for sheet in spec.data_sheets:
@@ -233,13 +241,32 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     ws.hide_gridlines(2)
 
 
-def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict, year: int) -> None:
+def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict, year: int,
+                      reference=None) -> None:
     first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + sheet.rows - 1
     for col, f in enumerate(sheet.fields):
         ws.set_column(col, col, f.width, formats.input[f.type])
         header = formats.required_header if f.required else formats.header
         ws.write_string(HEADER_ROW, col, f.label, header)
         _validate(ws, sheet, spec, col, f, first, last, names, year)
+    widths = [f.width for f in sheet.fields]
+    if reference is not None:
+        # Last year's values, locked, after the fields (the reader maps columns by label and reads
+        # none it does not know, so the column is never data).
+        ref_field, by_row = reference
+        col = len(sheet.fields)
+        locked = wb.add_format({"font_name": FONT, "font_size": 11, "valign": "vcenter", "align": "right",
+                                "text_wrap": True, "bg_color": "#EDEDED", "border": 1, "locked": True,
+                                "num_format": "@"})
+        ws.set_column(col, col, ref_field.width, formats.locked)
+        ws.write_string(HEADER_ROW, col, ref_field.label, formats.header)
+        ws.write_blank(GROUP_ROW, col, None, formats.locked)
+        if ref_field.prompt:
+            ws.data_validation(first, col, last, col, {"validate": "any", "input_title": ref_field.label[:32],
+                                                       "input_message": ref_field.prompt[:VALIDATION_TEXT_MAX]})
+        for r, text in by_row.items():
+            ws.write_string(r, col, text, locked)
+        widths.append(ref_field.width)
     grouped: set[int] = set()
     for group in sheet.groups:
         a, b = sheet.column(group.first), sheet.column(group.last)
@@ -260,7 +287,7 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
     ws.set_row(HEADER_ROW, row_height([(f.label, f.width) for f in sheet.fields], font_points=11, minimum=32))
     ws.freeze_panes(FIRST_DATA_ROW, 1)
     # Printed at 100%, the columns split over pages with the first (the record's name) on each.
-    print_wide(ws, [f.width for f in sheet.fields], repeat_columns=1, header_rows=(GROUP_ROW, HEADER_ROW),
+    print_wide(ws, widths, repeat_columns=1, header_rows=(GROUP_ROW, HEADER_ROW),
                title=sheet.name, blocks=[sheet.column(g.first) for g in sheet.groups])
 
 
@@ -463,10 +490,95 @@ def check_budget(spec: FormSpec, roster: Roster, budget: dict[str, list[BudgetRo
     return out
 
 
+def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline) -> TemplateContent | None:
+    """A unit's template starting from last year (previous.Baseline): its recurring projects after
+    the budget rows (a budget row of the same name wins: it stays locked, and only what the budget
+    does not give is filled in beside it), their indicators, last year's value of each in the locked
+    reference column, and on 填报说明 what was carried. Dates are the new year's; amounts are not
+    carried. None when the unit has nothing from last year."""
+    from .values import format_official
+
+    projects = baseline.projects_for(unit)
+    if not projects:
+        return None
+    records, ind = spec.projects, spec.indicators
+    budget_row = {normalize_label(r.values.get("name")): FIRST_DATA_ROW + i for i, r in enumerate(budget_rows)}
+    next_row = FIRST_DATA_ROW + len(budget_rows)
+    rec_cells: dict[tuple[int, int], object] = {}
+    ind_cells: dict[tuple[int, int], object] = {}
+    reference: dict[int, str] = {}
+    prefilled = {f.id for f in spec.prefill_fields()}
+    span = {"start": dt.date(year, 1, 1), "end": dt.date(year, 12, 31)}
+    r_ind = FIRST_DATA_ROW
+    in_budget = 0
+    for p in projects:
+        row = budget_row.get(normalize_label(p.name))
+        from_budget = row is not None
+        if from_budget:
+            in_budget += 1
+        else:
+            row, next_row = next_row, next_row + 1
+        for fid, text in p.values:
+            if records.has(fid) and not (from_budget and fid in prefilled):
+                rec_cells[(row, records.column(fid))] = text
+        for fid, day in span.items():
+            if records.has(fid) and records.field(fid).type == "date":
+                rec_cells[(row, records.column(fid))] = day
+        for pi in p.indicators:
+            values = {"project": p.name, "level1": pi.level1, "level2": pi.level2, "level3": pi.level3,
+                      "note": pi.note}
+            iv = pi.value
+            if iv.kind == "quant" and ind.has("operator") and ind.has("unit"):
+                values.update(operator=template_operator(iv.op), value=iv.number_text, unit=iv.unit)
+            else:
+                values["value"] = pi.official
+            for fid, value in values.items():
+                if ind.has(fid) and value not in (None, ""):
+                    ind_cells[(r_ind, ind.column(fid))] = value
+            reference[r_ind] = pi.official
+            r_ind += 1
+    if next_row - FIRST_DATA_ROW > records.rows or r_ind - FIRST_DATA_ROW > ind.rows:
+        raise InputError([f"单位 {unit.code} {unit.name} 上年的{spec.record_noun}或{ind.name}多于模板的"
+                          f"{records.rows} / {ind.rows} 行：请精简上年文件中该单位的内容后重试"])
+    ref_field = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
+    noun = spec.record_noun
+    count = sum(len(p.indicators) for p in projects)
+    notes = [f"本模板以上年（{year - 1} 年度）的汇总表为起点，请逐项核对后再填报",
+             f"已带入上年的 {len(projects)} 个经常性{noun}（{_names(projects)}）和它们的 {count} 条{ind.name}，"
+             f"都可以修改；“{ind.name}”表右侧的“{ref_field.label}”列是上年的值，只作参考，不能修改。"]
+    if in_budget:
+        notes.append(f"其中 {in_budget} 个{noun}与预算预填的{noun}同名：以预算为准（灰色，不能修改），只带入了其余内容和指标。")
+    carried_dates = [records.label(f) for f in span if records.has(f)]
+    money = [f.label for f in records.fields if f.type == "amount"]
+    if carried_dates:
+        notes.append(f"{'、'.join(carried_dates)}已设为本年度（{year}-01-01 至 {year}-12-31），跨年度{noun}请按实际修改；"
+                     + (f"{'、'.join(money[:3])}等金额没有带入，请按本年预算填写。" if money else ""))
+    notes.append(f"本年不再开展的{noun}，请在“{records.name}”和“{ind.name}”表中删除它的整行；"
+                 f"目标低于上年或删除上年的指标时，校验会提示，请在校验结果的单位说明中写明理由。")
+    moved = [pi for p in projects for pi in p.indicators if pi.moved_from]
+    if moved:
+        pairs: dict[tuple, int] = {}
+        for pi in moved:
+            pairs[(*pi.moved_from, pi.level1, pi.level2)] = pairs.get((*pi.moved_from, pi.level1, pi.level2), 0) + 1
+        notes.append(f"按本年表单的指标体系，{len(moved)} 条指标的层级已调整："
+                     + "；".join(f"{a}/{b} → {c}/{d}（{n} 条）" for (a, b, c, d), n in pairs.items())
+                     + "，请核对。")
+    notes += [f"{line}。" for line in baseline.assumed]
+    return TemplateContent(cells={records.name: rec_cells, ind.name: ind_cells},
+                           references={ind.name: (ref_field, reference)}, notes=tuple(notes))
+
+
+def _names(projects, limit: int = 5) -> str:
+    names = [f"“{brief(p.name, 30)}”" for p in projects[:limit]]
+    return "、".join(names) + (f" 等" if len(projects) > limit else "")
+
+
 def write_templates(roster: Roster, department: str, year: int, out_dir: str | Path, *,
                     budget: dict[str, list[BudgetRow]] | None = None, deadline: dt.date | None = None,
-                    password: str | None = None, form: str = DEFAULT_FORM, progress=None) -> list[Path]:
-    """One template per roster unit, all or nothing: files appear in out_dir only when all are written."""
+                    password: str | None = None, form: str = DEFAULT_FORM, progress=None,
+                    previous=None) -> list[Path]:
+    """One template per roster unit, all or nothing: files appear in out_dir only when all are written.
+    With `previous` (a previous.Baseline), each unit's template starts from last year (carried_content)."""
     spec = load_form(form)
     budget = check_budget(spec, roster, budget or {})
     out_dir = Path(out_dir)
@@ -478,7 +590,8 @@ def write_templates(roster: Roster, department: str, year: int, out_dir: str | P
             rows = budget.get(unit.code, ())
             request = TemplateRequest(unit, department, year, deadline, tuple(prefill_records(spec, rows)))
             name = template_filename(unit, year, spec)
-            write_template(spec, request, tmp / name, password)
+            content = carried_content(spec, unit, year, rows, previous) if previous is not None else None
+            write_template(spec, request, tmp / name, password, content)
             written.append(out_dir / name)
             if progress:
                 progress(unit)
