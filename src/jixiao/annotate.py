@@ -65,13 +65,14 @@ def annotated_names(paths: list[Path]) -> list[str]:
 
 def check_and_annotate(paths, out_dir: str | Path, *, roster=None, department: str | None = None,
                        year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-                       workers: int | None = None) -> tuple[list[FileReport], list[Path | None]]:
+                       workers: int | None = None, previous=None) -> tuple[list[FileReport], list[Path | None]]:
     """check_files() and an annotated copy of each file, written while its cells are in memory
     (in the worker that read it): `check --annotate` of thousands of files in flat memory."""
     files = collect_paths(paths)
     names = dict(zip(map(str, files), annotated_names(files)))
     write = partial(_annotate_chunk, form, str(out_dir), names)
-    checked = read_and_check(files, form, Context(roster, department, year), progress, workers, extract=(write,))
+    checked = read_and_check(files, form, Context(roster, department, year, previous), progress, workers,
+                             extract=(write,))
     return checked.reports, [item[0] for item in checked.extracted]
 
 

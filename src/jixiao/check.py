@@ -149,12 +149,12 @@ def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, wo
 
 def check_files(paths, *, roster=None, department: str | None = None, year: int | None = None,
                 form: str = DEFAULT_FORM, progress=None, workers: int | None = None,
-                keep_cells: bool = False) -> list[FileReport]:
+                keep_cells: bool = False, previous=None) -> list[FileReport]:
     """Validate returned workbooks; the library call behind `jixiao check`. The reports keep their
     cells only with keep_cells (annotate() needs them; a batch of thousands is better annotated
     while it is read: jixiao.annotate.check_and_annotate)."""
     files = collect_paths(paths)
-    return read_and_check(files, form, Context(roster, department, year), progress, workers,
+    return read_and_check(files, form, Context(roster, department, year, previous), progress, workers,
                           keep_cells=keep_cells).reports
 
 

@@ -271,11 +271,16 @@ rule("V-21", WARNING, "建议拆分填写", "{label}“{value}”写在了一个
 rule("V-20", WARNING, "指标描述未填写", "{noun}“{project}”有 {count}/{total} 条指标的{label}为空或照抄{level3_label}：请说明计算方法、统计口径或衡量方法", optional=True)
 rule("V-22", WARNING, "定性指标带单位", "定性{value_label}“{value}”带有{label}“{unit}”：定性指标请清空{label}")
 
+# Against last year (Y-): only with a baseline (templates/check/merge --previous, or `previous` in jixiao.toml)
+rule("Y-01", WARNING, "目标低于上年", "{level3_label}“{name}”的目标为“{value}”，{how}上年的“{previous}”：如确需降低，请在单位说明中写明理由；否则请不低于上年")
+rule("Y-02", WARNING, "上年指标未填报", "{noun}“{project}”上年有{level3_label}“{name}”（上年{value_label}“{previous}”），本年没有：如不再适用，请在单位说明中写明理由；否则请补上")
+rule("Y-03", WARNING, "上年项目未填报", "上年的经常性{noun}“{project}”（上年 {count} 条指标，如“{name}” {previous}）本年没有填报：如已不再开展，请在单位说明中写明理由")
+
 
 def rule_table() -> str:
     """The README's rule table, generated from the catalogue (a test keeps them equal)."""
     lines = ["| 规则 | 级别 | 名称 | 提示文字（模板） |", "|---|---|---|---|"]
-    for r in sorted(RULES.values(), key=lambda r: ("SPFHVC".index(r.id[0]), r.id)):
+    for r in sorted(RULES.values(), key=lambda r: ("SPFHVCY".index(r.id[0]), r.id)):
         level = ("错误" if r.severity == ERROR else "提示") + ("（可选）" if r.optional else "")
         lines.append(f"| {r.id} | {level} | {r.title} | {r.template.replace('|', '｜')} |")
     return "\n".join(lines)

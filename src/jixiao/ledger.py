@@ -576,7 +576,7 @@ def _rules_fingerprint() -> str:
 
 
 def context_of(spec: FormSpec, roster: Roster | None, department: str | None,
-               year: int | None) -> tuple[str, dict]:
+               year: int | None, previous=None) -> tuple[str, dict]:
     """(key, description) of what a verdict depends on besides the file itself."""
     roster_basis = None
     if roster is not None:
@@ -592,6 +592,8 @@ def context_of(spec: FormSpec, roster: Roster | None, department: str | None,
         "department": department,
         "year": year,
     }
+    if previous is not None:          # last year's baseline: its verdicts (Y- warnings) are its own
+        description["previous"] = {"source": previous.source, "sha256": previous.sha256}
     key = hashlib.sha256(json.dumps(description, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return key[:32], description
 
@@ -649,13 +651,13 @@ def scan_listing(ledger: Ledger, **kwargs) -> tuple[ScanResult, list[Entry]]:
 
 def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str | None = None,
               year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-              workers: int | None = None, extract: tuple = ()) -> ScanResult:
+              workers: int | None = None, extract: tuple = (), previous=None) -> ScanResult:
     """scan() on an open ledger (an on-disk one, or Ledger.memory()). `extract` (see
     jixiao.check.read_and_check) is applied to the files this scan reads; ScanResult.fresh has
     their reports and extracts, so that a caller needs not read them again."""
     inbox, conn = ledger.inbox, ledger.conn
     spec = load_form(form)
-    context, description = context_of(spec, roster, department, year)
+    context, description = context_of(spec, roster, department, year, previous)
     result = ScanResult(inbox=inbox, ledger=ledger.path, context=context)
 
     scan_ns = time.time_ns()
@@ -684,7 +686,7 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
 
     reports, extracted = [], []
     if to_check:
-        checked = read_and_check([d.path for d in to_check], form, Context(roster, department, year),
+        checked = read_and_check([d.path for d in to_check], form, Context(roster, department, year, previous),
                                  progress, workers, extract=(partial(packed_snapshots, form), *extract))
         reports, extracted = checked.reports, checked.extracted
     # Only a read that hashed the bytes it read records a verdict; the others are read again next time.
@@ -810,7 +812,7 @@ def refuse_overwriting_inputs(output: Path, folders, roster: Roster | None, file
 
 def select_latest(paths, *, roster: Roster | None = None, department: str | None = None,
                   year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-                  workers: int | None = None, extract: tuple = ()) -> Selection:
+                  workers: int | None = None, extract: tuple = (), previous=None) -> Selection:
     """Choose what `merge` reads: for every folder among `paths`, only the latest file of each
     unit (by receipt time, over all folders given); files given by name are always kept, as are
     files that name no unit (unreadable, no _meta), so that merge reports them as before.
@@ -832,7 +834,8 @@ def select_latest(paths, *, roster: Roster | None = None, department: str | None
             ledger = Ledger.memory(folder)
         with ledger:
             scan_result, entries = scan_listing(ledger, roster=roster, department=department, year=year,
-                                                form=form, progress=progress, workers=workers, extract=extract)
+                                                form=form, progress=progress, workers=workers, extract=extract,
+                                                previous=previous)
             selection.notes.extend(scan_result.notes)
             fresh.update((path.resolve(), item) for path, item in scan_result.fresh.items())
             for e in entries:

@@ -82,6 +82,7 @@ class Consolidated:
     projects: list[Project]
     units: list[UnitStatus]
     notes: list[str] = field(default_factory=list)       # what the caller should say (ledger notes)
+    previous: object = None          # previous.Baseline: 绩效指标明细 compares with last year
 
     def amount_fields(self) -> list[str]:
         """The records' amount field ids, in the form's order."""
@@ -129,7 +130,8 @@ def default_output_name(department: str, year: int, spec: FormSpec | None = None
 
 def prepare_merge(paths, *, roster: Roster | None = None, department: str | None = None,
                   year: int | None = None, skip_invalid: bool = False, form: str = DEFAULT_FORM,
-                  progress=None, workers: int | None = None) -> tuple[Consolidated, list[FileReport], list[Path]]:
+                  progress=None, workers: int | None = None,
+                  previous=None) -> tuple[Consolidated, list[FileReport], list[Path]]:
     """Check every input and consolidate the accepted ones; raises MergeRefused.
 
     Each file is read once: its typed records are taken while it is checked (records_of, in the
@@ -145,11 +147,11 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
         from .ledger import select_latest
 
         selection = select_latest(paths, roster=roster, department=department, year=year, form=form,
-                                  workers=workers, extract=extract, progress=progress)
+                                  workers=workers, extract=extract, progress=progress, previous=previous)
         fresh = selection.fresh
     chosen = selection.chosen if selection else files
     to_read = [p for p in chosen if p.resolve() not in fresh]
-    checked = read_and_check(to_read, form, Context(roster, department, year),
+    checked = read_and_check(to_read, form, Context(roster, department, year, previous),
                              None if selection else progress, workers, extract=extract)
     read = {p.resolve(): (r, items) for p, r, items in zip(to_read, checked.reports, checked.extracted)}
     taken = [fresh.get(p.resolve()) or read[p.resolve()] for p in chosen]
@@ -162,6 +164,7 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
     consolidated = consolidate(spec, department, year, roster, reports, [items[0] for _, items in taken])
+    consolidated.previous = previous
     _refuse_inexact_totals(consolidated)
     if selection is not None:
         _note_selection(consolidated, selection)

@@ -29,12 +29,13 @@ class MergeResult:
 
 def merge_files(paths, output: str | Path | None = None, *, roster: Roster | None = None,
                 department: str | None = None, year: int | None = None, skip_invalid: bool = False,
-                form: str = DEFAULT_FORM, progress=None, workers: int | None = None) -> MergeResult:
+                form: str = DEFAULT_FORM, progress=None, workers: int | None = None,
+                previous=None) -> MergeResult:
     """The library call behind `jixiao merge`. Raises MergeRefused or ReconciliationError;
     in either case no output file is created or changed."""
     consolidated, reports, files = prepare_merge(paths, roster=roster, department=department, year=year,
                                                  skip_invalid=skip_invalid, form=form, progress=progress,
-                                                 workers=workers)
+                                                 workers=workers, previous=previous)
     if output is None or Path(output).is_dir():
         # The name is made from 主管部门, which `_meta` carries and a unit can forge: it is one safe
         # name (default_output_name), and the 汇总表 lands in the folder the user named, always.

@@ -182,3 +182,42 @@ def answer_warnings(path: str | Path, answers: list[dict]) -> Path:
                 break
     wb.save(path)
     return Path(path)
+
+
+def review_carried(template: str | Path, data, out: str | Path, spec: FormSpec, changes: list[dict] = ()) -> Path:
+    """A unit reviewing a template that starts from last year (openpyxl, like a user): every carried
+    project it still runs gets this year's amounts and goals from its data (matched by name); a
+    project its data no longer has is left as carried; `changes` name an indicator (project, 三级)
+    and set one of its fields (by field id), or `drop = true` to delete the row."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(template)
+    records = {normalize_label(r["values"].get("name")): r for r in records_of(data, spec)}
+    ws = wb[spec.projects.name]
+    name_col = spec.projects.column("name") + 1
+    for row in range(FIRST_DATA_ROW + 1, FIRST_DATA_ROW + 1 + spec.projects.rows):
+        record = records.get(normalize_label(ws.cell(row, name_col).value))
+        if record is None:
+            continue
+        for col, f in enumerate(spec.projects.fields, start=1):
+            cell = ws.cell(row=row, column=col)
+            value = cell_value(f.type, record["values"].get(f.id))
+            if value is None or (cell.protection.locked and cell.value is not None):
+                continue
+            if f.type in ("amount", "longtext") or cell.value is None:
+                cell.value = value
+    ind = wb[spec.indicators.name]
+    cols = {f.id: spec.indicators.column(f.id) + 1 for f in spec.indicators.fields}
+    for change in changes:
+        for row in range(FIRST_DATA_ROW + 1, FIRST_DATA_ROW + 1 + spec.indicators.rows):
+            if (normalize_label(ind.cell(row, cols["project"]).value) == normalize_label(change["project"])
+                    and normalize_label(ind.cell(row, cols["level3"]).value) == normalize_label(change["indicator"])):
+                if change.get("drop"):
+                    for col in cols.values():
+                        ind.cell(row, col).value = None
+                else:
+                    ind.cell(row, cols[change["field"]]).value = change["value"]
+                break
+    out = Path(out)
+    wb.save(out)
+    return out

@@ -148,7 +148,7 @@ class StatusReport:
 
 def collection_status(inbox: str | Path, roster: Roster, *, department: str | None = None,
                       year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-                      workers: int | None = None) -> StatusReport:
+                      workers: int | None = None, previous=None) -> StatusReport:
     """Scan the folder into its ledger and report every roster unit's latest file.
 
     A unit is 通过 when its latest file (by receipt time) passes `check` with this roster (and
@@ -166,7 +166,7 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
         ledger = Ledger.memory(inbox)
     with ledger:
         scan, entries = scan_listing(ledger, roster=roster, department=department, year=year, form=form,
-                                     progress=progress, workers=workers)
+                                     progress=progress, workers=workers, previous=previous)
         notes.extend(scan.notes)
         spec = load_form(form)
         changes = ledger.changes_of_latest(entries, spec)

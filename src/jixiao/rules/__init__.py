@@ -20,12 +20,14 @@ from ..reader import Submission
 from ..spec import FormSpec
 from .base import DEPT_TAG, Context, dept_key
 from .completeness import completeness
+from .history import check_history
 from .indicators import validate_indicators
 from .meta import check_filled, check_meta
 from .projects import validate_projects
 from .schema import schema_findings
 
-RULE_FUNCTIONS = (check_meta, check_filled, build_frames, schema_findings, validate_projects, validate_indicators, completeness)
+RULE_FUNCTIONS = (check_meta, check_filled, build_frames, schema_findings, validate_projects, validate_indicators, completeness,
+                  check_history)
 # Findings that only repeat that a cell is unusable, which another finding already says (formula, #REF!, …).
 _ECHOES = ("P-01", "V-03")
 
@@ -63,6 +65,7 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
     projects = frames["projects"]
     found = validate_projects(projects, subs, spec, ctx)
     found += validate_indicators(frames["indicators"], projects, subs, spec, ctx)
+    found += check_history(frames["indicators"], projects, subs, spec, ctx)
     for table in spec.extra_tables:
         found += schema_findings(frames[table.key], subs, table, spec)
     index_of = {s.file: i for i, s in enumerate(subs)}

@@ -19,6 +19,7 @@ class Context:
     roster: Roster | None = None
     department: str | None = None
     year: int | None = None
+    previous: object = None        # previous.Baseline: last year, for the Y- rules
 
 
 def dept_key(name: str | None) -> str:
