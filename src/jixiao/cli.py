@@ -42,6 +42,9 @@ YearOpt = Annotated[Optional[str], typer.Option("--year", metavar="年度", help
 FormOpt = Annotated[Optional[str], typer.Option("--form", metavar="表单",
                                                 help=f"表单规格：templates/ 下的名称或 .toml 文件（默认 {DEFAULT_FORM}）")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度条")]
+PreviousOpt = Annotated[Optional[Path], typer.Option(
+    "--previous", metavar="文件", help="上年汇总表（上年 jixiao 生成的汇总表，或有绩效指标明细各列的工作簿）；"
+                                     "收集文件夹中默认用设置 previous")]
 HereOpt = Annotated[Optional[Path], typer.Option("-C", metavar="文件夹",
                                                  help="使用这个收集文件夹的设置（默认：当前文件夹中有 jixiao.toml 时用它）")]
 
@@ -98,6 +101,19 @@ def merge_exit_code(exc: MergeRefused) -> int:
     return 1
 
 
+def _previous(path: Path | None, c: Collection | None, form: str):
+    """Last year's baseline: the option, else the collection's `previous`, else None."""
+    from .previous import load_previous
+    from .spec import load_form
+
+    path = path if path is not None else (c.previous if c else None)
+    if path is None:
+        return None
+    if not path.is_file():
+        fail(f"{shown(path)}：上年汇总表不存在")
+    return load_previous(path, load_form(form))
+
+
 def _roster(path: Path | None) -> Roster | None:
     return load_roster(path) if path else None
 
@@ -152,12 +168,15 @@ def init(
     form: Annotated[str, typer.Option("--form", metavar="表单", help="表单规格：templates/ 下的名称或 .toml 文件")] = DEFAULT_FORM,
     budget: Annotated[Optional[Path], typer.Option("--budget", metavar="文件", help="预算预填 (.xlsx/.csv)；复制到收集文件夹中")] = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", metavar="日期", help="报送截止日期，如 2023-03-31")] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", metavar="文件",
+                                                     help="上年汇总表；复制到收集文件夹中，模板从上年开始填，校验时与上年比较")] = None,
 ):
     """建立收集文件夹：写入设置 jixiao.toml，复制名单（和预算）进来，建立 收件箱/。之后在该文件夹中运行其他命令即可。"""
     from .collection import init_collection
 
     with handled():
-        collection = init_collection(folder, roster, dept, year, form=form, budget=budget, deadline=deadline)
+        collection = init_collection(folder, roster, dept, year, form=form, budget=budget, deadline=deadline,
+                                     previous=previous)
         units = load_roster(collection.roster)
     c = collection
     where = shown(c.folder)
@@ -183,6 +202,7 @@ def templates(
     deadline: Annotated[Optional[str], typer.Option("--deadline", metavar="日期", help="报送截止日期，如 2023-03-31")] = None,
     password: Annotated[Optional[str], typer.Option("--password", metavar="密码", help="工作表保护密码（可选）")] = None,
     form: FormOpt = None,
+    previous: PreviousOpt = None,
     quiet: QuietOpt = False,
     here: HereOpt = None,
 ):
@@ -205,9 +225,18 @@ def templates(
         _say_collection(c)
         units = load_roster(roster)
         prefill = load_budget(budget, units, form) if budget else None
+        baseline = _previous(previous, c, form)
         with progress_bar(len(units.units), "生成模板", quiet) as tick:
             paths = write_templates(units, department, year_, output, budget=prefill, deadline=due,
-                                    password=password, form=form, progress=tick)
+                                    password=password, form=form, progress=tick, previous=baseline)
+    if baseline is not None:
+        from .spec import load_form
+
+        for line in baseline.summary_lines(load_form(form)):
+            out.print(shown(line))
+        started_from = [u for u in units.units if baseline.projects_for(u)]
+        out.print(f"{len(started_from)} 份模板从上年开始填（名单中其余 {len(units.units) - len(started_from)} 个单位上年没有"
+                  "经常性项目，模板为空白）")
     out.print(f"已生成 {len(paths)} 份模板：{shown(output)}（用时 {time.perf_counter() - started:.1f} 秒）")
 
 
@@ -224,6 +253,7 @@ def check(
                                                      help="把标注副本写入此文件夹（收集文件夹中为 校验结果/）")] = None,
     errors_only: Annotated[bool, typer.Option("--errors-only", help="只显示错误，不显示提示")] = False,
     form: FormOpt = None,
+    previous: PreviousOpt = None,
     quiet: QuietOpt = False,
     here: HereOpt = None,
 ):
@@ -248,14 +278,15 @@ def check(
         if not files:
             fail(f"没有找到要校验的工作簿：{'、'.join(str(p) for p in paths)} 中没有 .xlsx 文件")
         units = _roster(roster)
+        baseline = _previous(previous, c, form)
         written = []
         with progress_bar(len(files), "读取", quiet or json_) as tick:
             if annotate is not None:
                 reports, written = check_and_annotate(files, annotate, roster=units, department=department,
-                                                      year=year_, form=form, progress=tick)
+                                                      year=year_, form=form, progress=tick, previous=baseline)
             else:
                 reports = check_files(files, roster=units, department=department, year=year_, form=form,
-                                      progress=tick)
+                                      progress=tick, previous=baseline)
     if json_:
         from .report import to_json
 
@@ -286,6 +317,7 @@ def merge(
     year: YearOpt = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有错误的文件，汇总其余文件")] = False,
     form: FormOpt = None,
+    previous: PreviousOpt = None,
     quiet: QuietOpt = False,
     here: HereOpt = None,
 ):
@@ -317,11 +349,13 @@ def merge(
             if not files:
                 fail(f"没有找到要汇总的工作簿：{'、'.join(str(p) for p in paths)} 中没有 .xlsx 文件")
             units = _roster(roster)
+            baseline = _previous(previous, c, form)
             with progress_bar(len(files), "读取", quiet) as tick:
                 try:
                     # The paths as given: a folder is a collection inbox, merged through its ledger.
                     result = merge_files(paths, output, roster=units, department=department, year=year_,
-                                         skip_invalid=skip_invalid, form=form, progress=tick)
+                                         skip_invalid=skip_invalid, form=form, progress=tick,
+                                         previous=baseline)
                 except MergeRefused as exc:
                     print_reports([r for r in exc.reports if r.errors], err, show_warnings=False)
                     raise
@@ -370,8 +404,10 @@ def status(
             output_file(xlsx, what="催报表", inputs=[roster], folders=[inbox])
         _say_collection(c, json_)
         units = load_roster(roster)
+        baseline = _previous(None, c, form)     # the collection's: its verdicts are those check gives
         with progress_bar(len(collect_paths([inbox])), "扫描", quiet or json_) as tick:
-            report = collection_status(inbox, units, department=department, year=year_, form=form, progress=tick)
+            report = collection_status(inbox, units, department=department, year=year_, form=form, progress=tick,
+                                       previous=baseline)
         if xlsx is not None:
             write_status_xlsx(report, xlsx, units)
     if json_:

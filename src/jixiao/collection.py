@@ -47,6 +47,7 @@ KEYS = {
     "roster": ("报送名单文件", True),
     "budget": ("预算预填文件", False),
     "deadline": ("报送截止日期", False),
+    "previous": ("上年汇总表", False),
 }
 
 
@@ -127,6 +128,7 @@ class Collection:
     roster: Path
     budget: Path | None = None
     deadline: dt.date | None = None
+    previous: Path | None = None       # last year's 汇总表: templates start from it, check compares with it
 
     @property
     def settings_path(self) -> Path:
@@ -182,7 +184,7 @@ class Collection:
         for key, (what, required) in KEYS.items():
             if required and key not in data:
                 raise SettingsError(f"{path} 缺少设置 {key}（{what}）：请补上")
-        for key in ("dept", "form", "roster", "budget"):
+        for key in ("dept", "form", "roster", "budget", "previous"):
             if key in data and not isinstance(data[key], str):
                 raise SettingsError(f"{path} 中 {key}（{KEYS[key][0]}）应写成带英文双引号的文字，如 {key} = \"…\"")
 
@@ -210,7 +212,10 @@ class Collection:
         budget = _under(folder, data["budget"]) if data.get("budget") else None
         if budget is not None and not budget.is_file():
             raise SettingsError(f"{path} 中的预算预填文件 {data['budget']} 不存在（应在 {budget}）：请放回原处或修改 budget")
-        return cls(folder, department, year, form, roster, budget, deadline)
+        previous = _under(folder, data["previous"]) if data.get("previous") else None
+        if previous is not None and not previous.is_file():
+            raise SettingsError(f"{path} 中的上年汇总表 {data['previous']} 不存在（应在 {previous}）：请放回原处或修改 previous")
+        return cls(folder, department, year, form, roster, budget, deadline, previous)
 
     @classmethod
     def find(cls, start: str | Path | None = None) -> "Collection | None":
@@ -259,6 +264,10 @@ roster = {roster}
 
 # 报送截止日期（可选，写成 2023-03-31），写入模板的填报说明；不用时在行首加 #
 {deadline_line}
+
+# 上年汇总表（可选；上年 jixiao 生成的汇总表，或有绩效指标明细各列的工作簿），相对本文件夹：
+# 模板从上年的经常性项目和指标开始填，校验时与上年比较；不用时在行首加 #
+{previous_line}
 """
 
 
@@ -276,13 +285,14 @@ def toml_string(text: str) -> str:
 
 
 def settings_text(department: str, year: int, form: str, roster: str, budget: str | None,
-                  deadline: dt.date | None) -> str:
+                  deadline: dt.date | None, previous: str | None = None) -> str:
     from .spec import available_forms
 
     return SETTINGS_TEMPLATE.format(
         forms="、".join(available_forms()), dept=toml_string(department), year=year, form=toml_string(form), roster=toml_string(roster),
         budget_line=f"budget = {toml_string(budget)}" if budget else '# budget = "预算.xlsx"',
-        deadline_line=f"deadline = {deadline.isoformat()}" if deadline else "# deadline = 2023-03-31")
+        deadline_line=f"deadline = {deadline.isoformat()}" if deadline else "# deadline = 2023-03-31",
+        previous_line=f"previous = {toml_string(previous)}" if previous else '# previous = "上年汇总表.xlsx"')
 
 
 def _copy_in(source: Path, folder: Path, what: str, taken: set[str]) -> str:
@@ -303,7 +313,8 @@ def _copy_in(source: Path, folder: Path, what: str, taken: set[str]) -> str:
 
 
 def init_collection(folder: str | Path, roster: str | Path, department: str, year, *,
-                    form: str = DEFAULT_FORM, budget: str | Path | None = None, deadline=None) -> Collection:
+                    form: str = DEFAULT_FORM, budget: str | Path | None = None, deadline=None,
+                    previous: str | Path | None = None) -> Collection:
     """Make DIR a collection: check everything first (values, the folder, form, roster, budget),
     then copy the roster (and budget) in, make 收件箱/ and write jixiao.toml last."""
     from .roster import load_budget, load_roster
@@ -319,13 +330,18 @@ def init_collection(folder: str | Path, roster: str | Path, department: str, yea
     units = load_roster(roster)
     if budget is not None:
         load_budget(budget, units, spec)
+    if previous is not None:
+        from .previous import load_previous
+
+        load_previous(previous, spec)          # refused here, before anything is written
     if form.endswith(".toml"):
         form = str(Path(form).resolve())
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     roster_name = _copy_in(Path(roster), folder, "报送名单", taken)
     budget_name = _copy_in(Path(budget), folder, "预算预填文件", taken) if budget is not None else None
+    previous_name = _copy_in(Path(previous), folder, "上年汇总表", taken) if previous is not None else None
     (folder / INBOX_DIR).mkdir(exist_ok=True)
     with atomic_path(folder / SETTINGS_NAME) as tmp:
-        tmp.write_text(settings_text(department, year, form, roster_name, budget_name, due), encoding="utf-8")
+        tmp.write_text(settings_text(department, year, form, roster_name, budget_name, due, previous_name), encoding="utf-8")
     return Collection.load(folder)

@@ -343,3 +343,48 @@ def _value(row: list, cols: _Columns) -> IndicatorValue:
         return parse_split(raw("operator"), raw("value"), raw("unit"))
     official = clean_text(raw("official"))
     return parse_value(official) if official else parse_value(None)
+
+
+def match(previous: tuple[PreviousIndicator, ...], current: list[tuple[str, str, str]], spec: FormSpec
+          ) -> list[PreviousIndicator | None]:
+    """Last year's indicator for each current one (一级, 二级, 三级 as written): by the three levels
+    (aliases resolved), else by a 三级 that only one of last year's has; each used once."""
+    def key(l1, l2, l3):
+        c1, _ = spec.resolve_level1(l1 or "")
+        c2, _ = spec.resolve_level2(c1, l2 or "") if c1 else (None, False)
+        return normalize_label(c1 or l1), normalize_label(c2 or l2), normalize_label(l3)
+
+    by_key: dict[tuple, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for i, pi in enumerate(previous):
+        by_key.setdefault(pi.key(), []).append(i)
+        by_name.setdefault(normalize_label(pi.level3), []).append(i)
+    used: set[int] = set()
+    out: list[PreviousIndicator | None] = [None] * len(current)
+    keys = [key(*c) for c in current]
+    for n, k in enumerate(keys):
+        free = [i for i in by_key.get(k, []) if i not in used]
+        if free:
+            used.add(free[0])
+            out[n] = previous[free[0]]
+    for n, k in enumerate(keys):
+        if out[n] is None:
+            free = [i for i in by_name.get(k[2], []) if i not in used]
+            if len(free) == 1 and len(by_name[k[2]]) == 1:
+                used.add(free[0])
+                out[n] = previous[free[0]]
+    return out
+
+
+def comparisons(baseline: Baseline, unit, project_name: str, indicators: list, spec: FormSpec
+                ) -> list[tuple[str | None, str]]:
+    """(last year's official value or None, SAME/HIGHER/LOWER/CHANGED/NEW) per indicator of a
+    consolidated project (merge.Indicator: level1, level2, name, value)."""
+    from .contract import NEW
+
+    last = {normalize_label(p.name): p for p in baseline.projects_for(unit)}.get(normalize_label(project_name))
+    if last is None:
+        return [(None, NEW) for _ in indicators]
+    found = match(last.indicators, [(i.level1, i.level2, i.name) for i in indicators], spec)
+    return [(None, NEW) if pi is None else (pi.official, compare(pi.value, ind.value))
+            for pi, ind in zip(found, indicators)]

@@ -18,8 +18,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import blocks
-from .contract import (CHANGED, COMPARE_LABEL, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, LOWERED_COUNT_LABEL, NEW,
-                       NEW_COUNT_LABEL, OFFICIAL_COLUMN, ROW_RECORD, SAME, SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
+from .contract import (COMPARE_LABEL, DETAIL_SHEET, KIND_COLUMN, LOWER, LOWERED_COUNT_LABEL, NEW, NEW_COUNT_LABEL,
+                       OFFICIAL_COLUMN, ROW_RECORD, SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
 from .merge import Consolidated, Project
 from .spec import SheetSpec
 from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_note, write_title
@@ -85,6 +85,9 @@ def write_summary(c: Consolidated, path: Path) -> None:
                                          "strings_to_urls": False, "constant_memory": True})
     wb.set_properties({"title": f"{c.department}{c.year}年度{c.spec.summary_title}", "author": "jixiao"})
     st = _Styles(wb)
+    if c.previous is not None:
+        for p in c.projects:
+            p._baseline, p._spec = c.previous, c.spec
     summary = wb.add_worksheet(SUMMARY_SHEET)         # first in the workbook, written once blocks are placed
     places = _write_forms(wb, c, st)
     _write_summary_sheet(summary, c, st, places)
@@ -127,13 +130,15 @@ def summary_columns(c: Consolidated) -> list[SummaryColumn]:
     """Printed columns first (serial, unit, name, the record's short fields, amounts, counts per 一级),
     then the screen-only helper columns."""
     records = c.spec.projects
-    cols = [SummaryColumn("序号", 5, "serial"), SummaryColumn("实施单位", 16, "unit"),
+    cols = [SummaryColumn("序号", 5, "serial"), SummaryColumn(UNIT_LABEL, 16, "unit"),
             SummaryColumn(records.label("name"), 22, "name")]
     cols += [SummaryColumn(f.label, 11 if f.type == "date" else 7 if f.type == "count" else 12, "info", f)
              for f in info_fields(c)]
     cols += [SummaryColumn(records.label(fid), 13, "amount", records.field(fid)) for fid in c.amount_fields()]
     cols += [SummaryColumn(f"{l1.name}数", 6, "count", l1) for l1 in c.spec.hierarchy]
     cols += [SummaryColumn("指标合计", 6, "count_total")]
+    if c.previous is not None:        # against last year: only with a baseline (the layout is otherwise unchanged)
+        cols += [SummaryColumn(LOWERED_COUNT_LABEL, 6, "lowered"), SummaryColumn(NEW_COUNT_LABEL, 6, "new")]
     return cols + [SummaryColumn(LINK_COLUMN, 8, "link"), SummaryColumn(KIND_COLUMN, 6, "row_kind"),
                    SummaryColumn(CODE_COLUMN, 10, "code")]
 
@@ -212,6 +217,8 @@ def _summary_cell(ws, row, i, col, serial, status, p, places, st) -> list:
         ws.write_number(row, i, sum(1 for ind in p.indicators if ind.level1 == col.field.name), st.int)
     elif col.kind == "count_total":
         ws.write_number(row, i, len(p.indicators), st.int)
+    elif col.kind in ("lowered", "new"):
+        ws.write_number(row, i, _against_last_year(p, col.kind), st.int)
     elif col.kind == "link":
         sheet, first_row = places[id(p)]
         ws.write_url(row, i, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
@@ -263,12 +270,29 @@ def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st
                              sum(1 for p in projects for ind in p.indicators if ind.level1 == col.field.name))
         elif col.kind == "count_total":
             ws.write_formula(row, i, formula(i), integer, sum(len(p.indicators) for p in projects))
+        elif col.kind in ("lowered", "new"):
+            ws.write_formula(row, i, formula(i), integer, sum(_against_last_year(p, col.kind) for p in projects))
         elif col.kind == "row_kind":
             ws.write_string(row, i, ROW_SUBTOTAL if sub else ROW_TOTAL, st.helper)
         elif col.kind == "code":
             ws.write_string(row, i, code or "", st.helper)
         else:
             ws.write_blank(row, i, None, text)
+
+
+def _comparisons(p: Project) -> list[tuple[str | None, str]]:
+    """(last year's value, comparison word) per indicator of a project, computed once."""
+    cached = p.__dict__.get("_previous")
+    if cached is None:
+        from .previous import comparisons
+
+        cached = p.__dict__["_previous"] = comparisons(p._baseline, p.unit, p.name, p.indicators, p._spec)
+    return cached
+
+
+def _against_last_year(p: Project, kind: str) -> int:
+    word = LOWER if kind == "lowered" else NEW
+    return sum(1 for _prev, w in _comparisons(p) if w == word)
 
 
 # --- 申报表 -------------------------------------------------------------------------------------
@@ -331,7 +355,7 @@ def _write_forms(wb, c: Consolidated, st: _Styles) -> dict[int, tuple[str, int]]
 def detail_columns(c: Consolidated, table: SheetSpec) -> list[tuple[str, str, float]]:
     """(kind, field id or "", header) of a 明细 sheet: the record it belongs to, then its own fields
     (the link to the record is the record's name column), the official value after the unit."""
-    out = [("serial", "", "序号"), ("code", "", "单位编码"), ("unit", "", "实施单位"),
+    out = [("serial", "", "序号"), ("code", "", UNIT_CODE_LABEL), ("unit", "", UNIT_LABEL),
            ("record", "name", c.spec.projects.label("name"))]
     for f in table.fields:
         if f.id == table.link:
@@ -339,10 +363,12 @@ def detail_columns(c: Consolidated, table: SheetSpec) -> list[tuple[str, str, fl
         out.append(("field", f.id, f.label))
         if table.kind == "indicators" and f.id == "unit":
             out.append(("official", "", OFFICIAL_COLUMN))
+            if c.previous is not None:
+                out += [("previous", "", c.spec.previous_label()), ("compare", "", COMPARE_LABEL)]
     return out
 
 
-DETAIL_WIDTHS = {"serial": 5, "code": 8, "unit": 14, "record": 20, "official": 13}
+DETAIL_WIDTHS = {"serial": 5, "code": 8, "unit": 14, "record": 20, "official": 13, "previous": 13, "compare": 7}
 DETAIL_FIELD_WIDTH = (5, 22)          # a field's width on a 明细 sheet: its template width, within these
 
 
@@ -359,10 +385,15 @@ def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
     row = 1
     for p in c.projects:
         items = p.indicators if indicators else p.children.get(table.key, [])
-        for item in items:
+        against = _comparisons(p) if indicators and c.previous is not None else None
+        for n, item in enumerate(items):
             texts = []
             for col, (kind, fid, _header) in enumerate(columns):
-                value, fmt = _detail_value(kind, fid, row, p, item, table, indicators, st)
+                if kind in ("previous", "compare"):
+                    prev, word = against[n]
+                    value, fmt = ((prev or "") if kind == "previous" else word), st.center
+                else:
+                    value, fmt = _detail_value(kind, fid, row, p, item, table, indicators, st)
                 if isinstance(value, str):
                     ws.write_string(row, col, value, fmt)
                     texts.append((value, widths[col]))
