@@ -20,6 +20,8 @@ from .samples import answer_warnings, apply_fixes, fill_template, load_seed, loa
 from .spec import load_form
 from .status import collection_status, write_status_xlsx
 from .template import write_templates
+from .previous import load_previous
+from .samples import review_carried
 
 
 @dataclass
@@ -47,9 +49,16 @@ def run_demo(out_dir: str | Path = "demo-out", say=print) -> DemoResult:
         n += 1
         folder = Path(out_dir) / f"run-{stamp}-{n}"
     result = DemoResult(folder)
-    for i, plan in enumerate(load_units_plan()["round"], start=1):
+    plans = load_units_plan()
+    for i, plan in enumerate(plans["round"], start=1):
         say(f"== {i}. {plan['title']}（表单 {plan['form']}）")
         result.rounds.append(run_round(plan, folder / f"{i}-{plan['form']}", say))
+    n = len(plans["round"])
+    for j, plan in enumerate(plans.get("next_year", []), start=n + 1):
+        say(f"== {j}. {plan['title']}（表单 {plan['form']}）")
+        first = plans["round"][plan["previous_round"] - 1]
+        summary = result.rounds[plan["previous_round"] - 1].merge.path
+        result.rounds.append(run_next_year(plan, first, summary, folder / f"{j}-{plan['form']}-{plan['year']}", say))
     say(f"演示完成：{folder}")
     return result
 
@@ -139,6 +148,51 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
 
     say("5. 汇总收件箱")
     result.merge = merge_files([inbox], folder, roster=roster, department=department, year=year, form=form)
+    for line in result.merge.reconciliation:
+        say(f"   {line}")
+    say(f"   汇总表：{result.merge.path}")
+    return result
+
+
+def run_next_year(plan: dict, first: dict, summary: Path, folder: Path, say=print) -> RoundResult:
+    """The year after a round: its 汇总表 is the baseline; the templates start from it, the units
+    review them (this year's amounts, one target lowered, one indicator dropped: plan["change"]),
+    check warns against last year, and the 汇总表 compares every indicator with last year's."""
+    form = plan["form"]
+    spec = load_form(form)
+    roster = load_roster(samples_dir() / first["roster"])
+    department, year = first["department"], int(plan["year"])
+    deadline = dt.date.fromisoformat(plan["deadline"])
+    baseline = load_previous(summary, spec)
+    say(f"1. 以上年汇总表为起点生成模板：{summary.name}")
+    for line in baseline.summary_lines(spec):
+        say(f"   {line}")
+    templates = write_templates(roster, department, year, folder / "1-模板", deadline=deadline, form=form,
+                                previous=baseline)
+    result = RoundResult(form, folder, templates)
+    say("2. 单位核对带入的内容，填上本年金额后报送（一个单位调低了一个目标，一个删去了一条指标）")
+    inbox = folder / "2-收件箱"
+    inbox.mkdir(parents=True)
+    by_code = {p.name.split("_", 1)[0]: p for p in templates}
+    received = dt.datetime.combine(deadline, dt.time(9)) - dt.timedelta(days=10)
+    files = []
+    for unit in plan["units"]:
+        data = apply_fixes(translate(load_seed(unit["seed"]), spec), unit["code"], first.get("fix", []))
+        changes = [c for c in plan.get("change", []) if c["code"] == unit["code"]]
+        path = review_carried(by_code[unit["code"]], data, inbox / by_code[unit["code"]].name, spec, changes)
+        _received_at(path, received)
+        files.append(path)
+    say("3. 校验：与上年比较")
+    result.first_round = check_files(files, roster=roster, department=department, year=year, form=form,
+                                     previous=baseline)
+    for report in result.first_round:
+        say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
+        for f in report.findings:
+            if f.severity == "error" or f.rule.startswith("Y-"):
+                say(f"     {'✗' if f.severity == 'error' else '!'} {f.rule} {f.where} {f.message}")
+    say("4. 汇总：绩效指标明细有上年指标值和与上年比较，汇总表有比上年降低和本年新增的指标数")
+    result.merge = merge_files([inbox], folder, roster=roster, department=department, year=year, form=form,
+                               previous=baseline)
     for line in result.merge.reconciliation:
         say(f"   {line}")
     say(f"   汇总表：{result.merge.path}")
