@@ -84,6 +84,7 @@ def test_2024_templates_hold_each_units_recurring_projects_and_indicators(tmp_pa
             assert r[spec.projects.column("category")]
             assert r[spec.projects.column("start")].year == 2024
             assert r[spec.projects.column("annual_total")] is None
+            assert len(r[spec.projects.column("goal")]) > 10      # read back from the 申报表 blocks
         ws, ind_rows = _sheet_rows(templates[code], spec.indicators.name)
         want = [(r[3], r[6], r[10]) for r in detail if r[1] == code and r[3] in expected]
         ref_col = len(spec.indicators.fields)

@@ -30,7 +30,8 @@ from .values import IndicatorValue, format_official, normalize_unit, parse_split
 
 MAX_ROWS = 100_000               # rows read per sheet of last year's file (a province: ~1,000 units × 100)
 HEADER_ROWS = 10                 # a header row is looked for in the first rows of every sheet
-SKIPPED_PREFIX = "申报表"          # the 汇总表's printed blocks: nothing a table can be read from
+BLOCKS_PREFIX = "申报表"           # the 汇总表's printed blocks: read for the goals only
+BLOCK_ROWS, BLOCK_COLUMNS = 300_000, 16   # rows and columns of a 申报表 sheet read (its layout is 6 wide)
 # Record fields carried into the new template: what describes a project, not what it costs or when.
 CARRIED_TYPES = {"text", "longtext", "code"}
 POSITIVE, NEGATIVE = frozenset({"≥", ">", "="}), frozenset({"≤", "<"})
@@ -195,12 +196,15 @@ def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
         sniff(data)
         package = Package(data)
         book = Book(package)
-        names = [n for n in book.sheets if not n.startswith(SKIPPED_PREFIX) and book.sheets[n] is not None]
+        names = [n for n in book.sheets if not n.startswith(BLOCKS_PREFIX) and book.sheets[n] is not None]
+        form_sheets = [n for n in book.sheets if n.startswith(BLOCKS_PREFIX) and book.sheets[n] is not None]
         bounded = {n: bounded_sheet(book.sheet_xml(n), n, MAX_ROWS + HEADER_ROWS, MAX_COLUMNS) for n in names}
+        bounded.update({n: bounded_sheet(book.sheet_xml(n), n, BLOCK_ROWS, BLOCK_COLUMNS) for n in form_sheets})
         package.check_all_xml()
         wb = open_calamine(book, bounded)
         try:
             sheets = {n: load_rows(wb, n, MAX_ROWS + HEADER_ROWS) for n in names}
+            blocks = [b for n in form_sheets for b in _goals_of_blocks(load_rows(wb, n, BLOCK_ROWS), spec)]
         finally:
             wb.close()
     except Unreadable as exc:
@@ -213,10 +217,51 @@ def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
     if too_long:
         raise InputError([f"{what} 的工作表“{too_long[0]}”超过 {MAX_ROWS:,} 行：请只保留上年的"
                           f"{spec.indicators.name}明细（或分成几个文件）后重试"])
-    return _baseline(sheets, spec, shown, hashlib.sha256(data).hexdigest())
+    return _baseline(sheets, spec, shown, hashlib.sha256(data).hexdigest(), blocks)
 
 
-def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256: str) -> Baseline:
+def _goals_of_blocks(rows: list[list], spec: FormSpec) -> list[tuple[str, dict[str, str]]]:
+    """(name, {goal field id: text}) of every printed 申报表 block, in order: a block starts at the
+    cell labelled with the record's name label (the name is the next filled cell to its right); a
+    goal is the text below the cell labelled with its label (a long goal is split over rows, each
+    piece under the label), up to the row with the 一级 label (the indicator table)."""
+    records = spec.projects
+    name_label = normalize_label(records.label("name"))
+    goal_labels = {fid: normalize_label(records.label(fid)) for fid in ("goal", "whole_goal") if records.has(fid)}
+    stop = normalize_label(spec.indicators.label("level1"))
+    out: list[tuple[str, dict[str, str]]] = []
+    columns: dict[str, int] = {}
+    reading = False
+    for row in rows:
+        cells = [normalize_label(v) for v in row]
+        if name_label in cells:
+            c = cells.index(name_label)
+            name = next((clean_text(v) for v in row[c + 1:] if clean_text(v)), None)
+            if name:
+                out.append((name, {}))
+                columns, reading = {}, False
+            continue
+        if not out:
+            continue
+        found = {fid: c for c, v in enumerate(cells) for fid, label in goal_labels.items() if v and v.startswith(label)}
+        if found:
+            columns, reading = found, True
+            continue
+        if not reading:
+            continue
+        if stop in cells:
+            reading = False
+            continue
+        goals = out[-1][1]
+        for fid, c in columns.items():
+            piece = row[c] if c < len(row) else None
+            if isinstance(piece, str) and piece:
+                goals[fid] = goals.get(fid, "") + piece
+    return out
+
+
+def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256: str,
+              blocks: list[tuple[str, dict[str, str]]] = ()) -> Baseline:
     records_labels, indicator_labels = _labels(spec)
     ind_sheets, rec_sheets = [], []
     for name, rows in sheets.items():
@@ -261,6 +306,7 @@ def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256:
                     text = _cell(row, c.by_id[f.id])
                     if text and f.id not in slot:
                         slot[f.id] = text
+    _goals_from_blocks(info, rec_sheets, blocks)
     nature_known = spec.projects.has("nature") and any(
         "nature" in c.by_id for _n, _r, c in [*rec_sheets, (name, rows, cols)])
 
@@ -311,6 +357,27 @@ def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256:
     return Baseline(source=shown, sha256=sha256, form=spec.id, units=units, assumed=tuple(assumed),
                     moved=tuple((a, b, c, d, n) for (a, b, c, d), n in moved.items()),
                     skipped_projects=skipped, skipped_rows=skipped_rows)
+
+
+def _goals_from_blocks(info: dict, rec_sheets, blocks) -> None:
+    """The goals printed in the 申报表 blocks, given to the records of 汇总: the blocks are in the order
+    of 汇总's record rows (jixiao writes both so); where the names disagree, a name that only one
+    record and one block have is matched."""
+    if not blocks:
+        return
+    order = [key for key in info]          # (unit key, project key) in the order of the record sheets' rows
+    names = [normalize_label(n) for n, _ in blocks]
+    if len(order) == len(blocks) and all(k[1] == n for k, n in zip(order, names)):
+        pairs = list(zip(order, blocks))
+    else:
+        by_name: dict[str, list] = {}
+        for key in order:
+            by_name.setdefault(key[1], []).append(key)
+        pairs = [(by_name[n][0], b) for n, b in zip(names, blocks)
+                 if len(by_name.get(n, ())) == 1 and names.count(n) == 1]
+    for key, (_name, goals) in pairs:
+        for fid, text in goals.items():
+            info[key].setdefault(fid, text)
 
 
 def _missing_columns(cols: _Columns, spec: FormSpec, shown: str, sheet: str) -> list[str]:
