@@ -346,3 +346,24 @@ def test_text_replacing_a_number_is_lowered_and_other_changes_cannot_be_ranked()
     assert compare(parse_value("及时"), parse_value("及时")) == SAME
     assert compare(parse_value("及时"), parse_value("按时")) == "调整"
     assert isinstance(parse_value("≥90%"), IndicatorValue)
+
+
+def test_the_annotated_copy_keeps_last_years_column_and_a_reason_answers_the_warning(tmp_path, year2023, roster):
+    from jixiao.annotate import check_and_annotate
+    from jixiao.samples import answer_warnings
+
+    spec, baseline, templates = _templates(tmp_path, year2023, roster, "sh-project")
+    ws, rows = _sheet_rows(templates["310002"], spec.indicators.name)
+    (tmp_path / "in").mkdir()
+    ret = _review(templates["310002"], "310002", spec, tmp_path / "in" / templates["310002"].name,
+                  [{"project": rows[0][0], "indicator": rows[0][3], "field": "value", "value": "3"}])
+    [report], [copy] = check_and_annotate([ret], tmp_path / "out", roster=roster, department=DEPT, year=2024,
+                                          previous=baseline)
+    ws, copied = _sheet_rows(copy, spec.indicators.name)
+    ref = len(spec.indicators.fields)
+    assert ws.cell(FIRST_DATA_ROW, ref + 1).value == spec.previous_label()
+    assert [r[ref] for r in copied] == [r[ref] for r in rows]
+    answer_warnings(copy, [{"rule": "Y-01", "text": "会议改为线上合并召开，次数减少。"}])
+    [again] = check_files([copy], roster=roster, department=DEPT, year=2024, previous=baseline)
+    [y01] = [f for f in again.findings if f.rule == "Y-01"]
+    assert y01.explained and "线上" in y01.explanation

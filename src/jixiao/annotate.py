@@ -17,6 +17,7 @@ from .findings import ERROR
 from .report import SEVERITY_TEXT
 from .roster import Unit
 from .rules import Context
+from .rules.base import label_key
 from .spec import DEFAULT_FORM, FormSpec, load_form
 from .template import TemplateContent, TemplateRequest, write_template
 from .text import safe_filename, shown_path
@@ -70,18 +71,20 @@ def check_and_annotate(paths, out_dir: str | Path, *, roster=None, department: s
     (in the worker that read it): `check --annotate` of thousands of files in flat memory."""
     files = collect_paths(paths)
     names = dict(zip(map(str, files), annotated_names(files)))
-    write = partial(_annotate_chunk, form, str(out_dir), names)
+    write = partial(_annotate_chunk, form, str(out_dir), names, previous)
     checked = read_and_check(files, form, Context(roster, department, year, previous), progress, workers,
                              extract=(write,))
     return checked.reports, [item[0] for item in checked.extracted]
 
 
-def _annotate_chunk(form: str, out_dir: str, names: dict[str, str], subs, batch, reports) -> list[Path | None]:
+def _annotate_chunk(form: str, out_dir: str, names: dict[str, str], previous, subs, batch,
+                    reports) -> list[Path | None]:
     spec = load_form(form)
-    return [annotate(r, spec, out_dir, names[str(r.path)]) for r in reports]
+    return [annotate(r, spec, out_dir, names[str(r.path)], previous=previous) for r in reports]
 
 
-def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str | None = None) -> Path | None:
+def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str | None = None,
+             previous=None) -> Path | None:
     """Write `<name>_校验结果.xlsx` into out_dir: the unit's data in a fresh template, problem cells
     filled red (error) or yellow (warning) with the message as a comment, and a first sheet that
     lists every finding with a link to its cell. The input file is never opened for writing.
@@ -101,7 +104,7 @@ def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str 
     try:
         with atomic_path(out) as tmp:
             if _rebuildable(report, spec):
-                _rebuild(report, spec, tmp)
+                _rebuild(report, spec, tmp, previous)
             else:
                 _mark_in_place(report, spec, tmp)
     except OutputError:
@@ -212,7 +215,7 @@ def _front(report: FileReport):
     return add
 
 
-def _rebuild(report: FileReport, spec: FormSpec, path: Path) -> None:
+def _rebuild(report: FileReport, spec: FormSpec, path: Path, previous=None) -> None:
     sub = report.submission
     meta = sub.meta
     prefill = meta_prefill(meta) or []
@@ -233,7 +236,38 @@ def _rebuild(report: FileReport, spec: FormSpec, path: Path) -> None:
     request = TemplateRequest(Unit(meta["单位编码"], meta["单位名称"]), meta["主管部门"], int(meta["年度"]),
                               None, tuple(prefill))
     content = TemplateContent(cells=cells, marks=marks, front=_front(report), meta=meta)
+    if previous is not None:
+        references = _last_year_column(sub, spec, previous, request.unit)
+        if references is not None:
+            content.references = {spec.indicators.name: references}
     write_template(spec, request, path, content=content)
+
+
+def _last_year_column(sub, spec: FormSpec, previous, unit):
+    """The locked column of last year's values beside the unit's indicators, as its template had it
+    (each row's own indicator matched again: the unit may have moved, added or deleted rows)."""
+    from .previous import match
+    from .spec import Field
+
+    last = {label_key(p.name): p for p in previous.projects_for(unit)}
+    table = sub.table("indicators")
+    if not last or table is None or not spec.indicators.has("project"):
+        return None
+    ids = spec.indicators.ids
+    rows: dict[str, list] = {}
+    for r, values in table.rows:
+        v = dict(zip(ids, values))
+        rows.setdefault(label_key(v.get("project")), []).append((r, v))
+    by_row: dict[int, str] = {}
+    for pkey, items in rows.items():
+        project = last.get(pkey)
+        if project is None:
+            continue
+        found = match(project.indicators, [(str(v.get("level1") or ""), str(v.get("level2") or ""),
+                                            str(v.get("level3") or "")) for _r, v in items], spec)
+        by_row.update({r: pi.official for (r, _v), pi in zip(items, found) if pi is not None})
+    ref = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
+    return ref, by_row
 
 
 def _mark_in_place(report: FileReport, spec: FormSpec, path: Path) -> None:
