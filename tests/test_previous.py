@@ -87,7 +87,7 @@ def test_2024_templates_hold_each_units_recurring_projects_and_indicators(tmp_pa
             assert len(r[spec.projects.column("goal")]) > 10      # read back from the 申报表 blocks
         ws, ind_rows = _sheet_rows(templates[code], spec.indicators.name)
         want = [(r[3], r[6], r[10]) for r in detail if r[1] == code and r[3] in expected]
-        ref_col = len(spec.indicators.fields)
+        ref_col = spec.reference_at()
         assert ws.cell(FIRST_DATA_ROW, ref_col + 1).value == spec.previous_label()
         got = [(r[spec.indicators.column("project")], r[spec.indicators.column("level3")], r[ref_col]) for r in ind_rows]
         assert got == want
@@ -115,7 +115,7 @@ def test_one_lowered_target_gets_exactly_one_warning_at_its_cell(tmp_path, year2
     spec, baseline, templates = _templates(tmp_path, year2023, roster, "sh-project")
     ws, rows = _sheet_rows(templates["310002"], spec.indicators.name)
     project, level3 = rows[0][0], rows[0][spec.indicators.column("level3")]
-    last = rows[0][len(spec.indicators.fields)]
+    last = rows[0][spec.reference_at()]
     assert last == "≥4.00(次)"
     ret = _review(templates["310002"], "310002", spec, tmp_path / "310002.xlsx",
                   [{"project": project, "indicator": level3, "field": "value", "value": "3"}])
@@ -141,7 +141,7 @@ def test_dropped_indicator_and_dropped_project_are_warned_once(tmp_path, year202
     gone = ind.cell(FIRST_DATA_ROW + 2, 4).value               # one indicator of the first project
     for row in range(FIRST_DATA_ROW + 1, FIRST_DATA_ROW + 40):
         if ind.cell(row, 1).value == dropped or row == FIRST_DATA_ROW + 2:
-            for col in range(1, len(spec.indicators.fields) + 1):
+            for col in range(1, len(spec.indicators.fields) + 2):
                 ind.cell(row, col).value = None
     wb.save(path)
     [report] = check_files([path], roster=roster, department=DEPT, year=2024, previous=baseline)
@@ -229,7 +229,7 @@ def test_a_pasted_plain_table_works_as_last_years_file(tmp_path, roster):
     assert any("项目性质" in a for a in baseline.assumed) and any("实施单位" in a for a in baseline.assumed)
     paths = write_templates(roster, DEPT, 2024, tmp_path / "模板", previous=baseline)
     ws, rows = _sheet_rows(paths[0], spec.indicators.name)
-    ref = len(spec.indicators.fields)
+    ref = spec.reference_at()
     assert [(r[3], r[4], r[5], r[6], r[ref]) for r in rows] == [
         ("发布信息量", "≥", "150", "篇", "≥150(篇)"), ("会员满意度", "≥", "90", "%", "≥90(%)"),
         ("发布及时性", None, "及时", None, "及时")]
@@ -360,10 +360,34 @@ def test_the_annotated_copy_keeps_last_years_column_and_a_reason_answers_the_war
     [report], [copy] = check_and_annotate([ret], tmp_path / "out", roster=roster, department=DEPT, year=2024,
                                           previous=baseline)
     ws, copied = _sheet_rows(copy, spec.indicators.name)
-    ref = len(spec.indicators.fields)
+    ref = spec.reference_at()
     assert ws.cell(FIRST_DATA_ROW, ref + 1).value == spec.previous_label()
     assert [r[ref] for r in copied] == [r[ref] for r in rows]
     answer_warnings(copy, [{"rule": "Y-01", "text": "会议改为线上合并召开，次数减少。"}])
     [again] = check_files([copy], roster=roster, department=DEPT, year=2024, previous=baseline)
     [y01] = [f for f in again.findings if f.rule == "Y-01"]
     assert y01.explained and "线上" in y01.explanation
+
+
+def test_the_reference_column_is_never_data_and_the_columns_after_it_are_read_where_they_are(tmp_path, year2023,
+                                                                                         roster):
+    from jixiao.reader import read_workbook
+
+    spec, baseline, templates = _templates(tmp_path, year2023, roster, "sh-project")
+    path = tmp_path / "310002.xlsx"
+    _review(templates["310002"], "310002", spec, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[spec.indicators.name]
+    at = spec.reference_at()
+    assert ws.cell(FIRST_DATA_ROW, at + 1).value == spec.previous_label()
+    assert ws.cell(FIRST_DATA_ROW, at + 2).value == spec.indicators.label("note")
+    ws.cell(FIRST_DATA_ROW + 1, at + 2).value = "全年召开次数"
+    ws.cell(FIRST_DATA_ROW + 1, at + 1).value = "≥1(次)"          # a unit overwrites last year's value: ignored
+    wb.save(path)
+    sub = read_workbook(path, spec)
+    table = sub.indicators
+    assert table.reference_col == at and not [f for f in sub.findings if f.rule in ("S-20", "S-22")]
+    first = dict(zip(spec.indicators.ids, table.rows[0][1]))
+    assert first["note"] == "全年召开次数" and "≥1(次)" not in first.values()
+    [report] = check_files([path], roster=roster, department=DEPT, year=2024, previous=baseline)
+    assert not [f for f in report.findings if f.rule.startswith("Y-")]

@@ -124,7 +124,9 @@ def _rebuildable(report: FileReport, spec: FormSpec) -> bool:
         table = sub.table(sheet.key)
         if table is None or table.header_row != HEADER_ROW:
             return False
-        if [table.columns.get(fid) for fid in sheet.ids] != list(range(len(sheet.ids))):
+        ref = table.reference_col
+        expected = [i + (1 if ref is not None and i >= ref else 0) for i in range(len(sheet.ids))]
+        if [table.columns.get(fid) for fid in sheet.ids] != expected:
             return False
     return True
 
@@ -222,6 +224,10 @@ def _rebuild(report: FileReport, spec: FormSpec, path: Path, previous=None) -> N
     column_of = {f.label: i for i, f in enumerate(spec.projects.fields)}
     frozen = {(rec["row"] - 1, column_of[label]) for rec in prefill for label in rec["values"] if label in column_of}
     marks = _marks(report)
+    for sheet in spec.data_sheets:      # marks by the field's index, as the writer lays cells (not by column)
+        ref = sub.table(sheet.key).reference_col
+        if ref is not None and sheet.name in marks:
+            marks[sheet.name] = {(r, c - (c > ref)): m for (r, c), m in marks[sheet.name].items() if c != ref}
     cells: dict[str, dict] = {}
     for sheet in spec.data_sheets:
         table = sub.table(sheet.key)
@@ -231,7 +237,7 @@ def _rebuild(report: FileReport, spec: FormSpec, path: Path, previous=None) -> N
                 if value is None or (sheet.kind == "records" and (r, c) in frozen
                                      and (r, c) not in marks.get(sheet.name, {})):
                     continue
-                formula = sub.formulas.get((table.sheet, a1(r, c)))
+                formula = sub.formulas.get((table.sheet, a1(r, table.columns.get(sheet.ids[c], c))))
                 target[(r, c)] = formula if formula else value
     request = TemplateRequest(Unit(meta["单位编码"], meta["单位名称"]), meta["主管部门"], int(meta["年度"]),
                               None, tuple(prefill))
@@ -267,7 +273,7 @@ def _last_year_column(sub, spec: FormSpec, previous, unit):
                                             str(v.get("level3") or "")) for _r, v in items], spec)
         by_row.update({r: pi.official for (r, _v), pi in zip(items, found) if pi is not None})
     ref = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
-    return ref, by_row
+    return ref, by_row, spec.reference_at()
 
 
 def _mark_in_place(report: FileReport, spec: FormSpec, path: Path) -> None:

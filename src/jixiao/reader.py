@@ -36,6 +36,7 @@ class Table:
     header_row: int                    # 0-based
     columns: dict[str, int]            # field id → 0-based column
     rows: list[tuple[int, list]]       # (0-based row, values in the spec's field order)
+    reference_col: int | None = None   # the locked column of last year's values, when the template has one
 
     def cell(self, row: int, field_id: str) -> str:
         """The A1 cell of a field on a row; column A when the column is missing (S-03)."""
@@ -156,7 +157,8 @@ def _read(sub: Submission, path: Path, spec: FormSpec) -> None:
         for sheet in spec.data_sheets:
             actual = found.get(sheet.key)
             if actual is not None:
-                table = _read_table(wb, actual, sheet, bounded[actual], sub)
+                reference = spec.previous_label() if sheet.kind == "indicators" else None
+                table = _read_table(wb, actual, sheet, bounded[actual], sub, reference)
                 if table is not None:
                     sub.tables[sheet.key] = table
     finally:
@@ -214,7 +216,8 @@ _INF = float("inf")
 
 # --- the tables ------------------------------------------------------------------------------------
 
-def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: Submission) -> Table | None:
+def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: Submission,
+                reference: str | None = None) -> Table | None:
     limit = HEADER_SEARCH_ROWS + sheet.rows + EXTRA_ROWS_SCANNED
     rows = load_rows(wb, actual, limit)
     formulas, errors = formulas_and_errors(bounded.xml)
@@ -243,8 +246,12 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
         else:
             sub.findings.append(finding("S-03", file=sub.file, sheet=actual, cell=a1(header_row, 0),
                                         field=f.label, label=f.label))
-    moved = [(f.label, i, columns[f.id]) for i, f in enumerate(sheet.fields)
-             if f.id in columns and columns[f.id] != i]
+    # A template that starts from last year has a reference column among the fields (never data):
+    # the fields after it stand one column to the right.
+    reference_col = found.get(normalize_label(reference)) if reference else None
+    expected = [i + (1 if reference_col is not None and i >= reference_col else 0) for i in range(len(sheet.fields))]
+    moved = [(f.label, expected[i], columns[f.id]) for i, f in enumerate(sheet.fields)
+             if f.id in columns and columns[f.id] != expected[i]]
     if moved:
         label, want, got = moved[0]
         detail = f"“{label}”在 {column_letter(got)} 列，模板中在 {column_letter(want)} 列"
@@ -284,7 +291,7 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
         r, c = bounded.dropped_col
         sub.findings.append(finding("S-20", file=sub.file, sheet=actual, cell=a1(r, MAX_COLUMNS - 1),
                                     sheet_name=actual, cols=MAX_COLUMNS, ref=a1(r, c)))
-    table = Table(sheet=actual, header_row=header_row, columns=columns, rows=table_rows)
+    table = Table(sheet=actual, header_row=header_row, columns=columns, rows=table_rows, reference_col=reference_col)
     _scan_sheet_xml(bounded.xml, table, sub)
     return table
 

@@ -207,7 +207,8 @@ def review_carried(template: str | Path, data, out: str | Path, spec: FormSpec, 
             if f.type in ("amount", "longtext") or cell.value is None:
                 cell.value = value
     ind = wb[spec.indicators.name]
-    cols = {f.id: spec.indicators.column(f.id) + 1 for f in spec.indicators.fields}
+    header = [normalize_label(c.value) for c in ind[FIRST_DATA_ROW]]      # by label: the reference column moves some
+    cols = {f.id: header.index(normalize_label(f.label)) + 1 for f in spec.indicators.fields}
     for change in changes:
         for row in range(FIRST_DATA_ROW + 1, FIRST_DATA_ROW + 1 + spec.indicators.rows):
             if (normalize_label(ind.cell(row, cols["project"]).value) == normalize_label(change["project"])

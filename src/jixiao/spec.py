@@ -201,6 +201,7 @@ class FormSpec:
     # Last year as the baseline: the locked reference column (role previous_value) a template that
     # starts from last year has beside the indicators, read by nobody as data ([previous] in the spec).
     previous_value: Field | None = None
+    previous_after: str = ""                 # the indicator field it stands after
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
 
     # -- tables ---------------------------------------------------------------------------------
@@ -313,6 +314,12 @@ class FormSpec:
                 return m.target[0], m.target[1], True
         return (l1 or level1), level2, False
 
+    def reference_at(self) -> int:
+        """The template column (0-based) of the reference column of last year's values on the
+        indicators sheet: after the field the spec names (the value's last column), the fields
+        from there on one column to the right."""
+        return self.indicators.column(self.previous_after or self.indicators.fields[-1].id) + 1
+
     def previous_label(self) -> str:
         """The label of the reference column of last year's values."""
         if self.previous_value is not None:
@@ -379,7 +386,7 @@ def _read_toml(path: Path) -> dict:
 FORM_KEYS = {"id", "version", "title", "money_unit", "value_style", "layout", "kind", "min_indicators_per_project",
              "satisfaction_floor", "scale_min", "scale_max", "file_title", "summary_title", "recurring",
              "instruction_markers", "allow_legacy"}
-PREVIOUS_KEYS = {"label", "width", "prompt"}
+PREVIOUS_KEYS = {"label", "width", "prompt", "after"}
 RESERVED_SHEETS = ("填报说明", "代码表", "_meta", "校验结果")     # sheets every template or copy adds itself
 _SHEET_BAD_CHARS = "[]:*?/\\"
 
@@ -435,7 +442,7 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
     identities = _parse_identities(data.get("identities", []), records, need, where)
     rules_on, rules_off = _parse_rules(data.get("rules", {}), where)
     level_maps = _parse_level_maps(data.get("level_maps", []), hierarchy, where)
-    previous_value = _parse_previous(data.get("previous"), indicators, where)
+    previous_value, previous_after = _parse_previous(data.get("previous"), indicators, where)
 
     try:
         min_indicators = int(form.get("min_indicators_per_project", 3))
@@ -489,6 +496,7 @@ def parse_form(data: dict, source: str = "<spec>", folder: Path | None = None) -
         summary_totals=summary_totals,
         level_maps=tuple(level_maps),
         previous_value=previous_value,
+        previous_after=previous_after,
     )
     _build_lookup(spec)
     from .layout import parse_layout, resolve_layout      # the block layout is checked against the spec
@@ -593,18 +601,21 @@ def _parse_rules(raw, where: str) -> tuple[frozenset, frozenset]:
     return frozenset(on), frozenset(off)
 
 
-def _parse_previous(raw, indicators: SheetSpec, where: str) -> Field | None:
+def _parse_previous(raw, indicators: SheetSpec, where: str) -> tuple[Field | None, str]:
     """[previous]: the reference column of last year's values (label, width, prompt)."""
     if raw is None:
-        return None
+        return None, indicators.fields[-1].id
     if not isinstance(raw, dict) or set(raw) - PREVIOUS_KEYS:
         raise SpecError(f"{where}: previous 只能有 {'、'.join(sorted(PREVIOUS_KEYS))} 几个键")
     label = _nonempty(raw.get("label", ""), where, "previous.label")
     if normalize_label(label) in {normalize_label(f.label) for f in indicators.fields}:
         raise SpecError(f"{where}: previous.label “{label}”与“{indicators.name}”的列重名")
     width = _number(raw.get("width", 16), where, "previous.width")
+    after = raw.get("after", indicators.fields[-1].id)
+    if not indicators.has(after):
+        raise SpecError(f"{where}: previous.after “{after}”不是“{indicators.name}”的字段 id")
     return Field(id="previous_value", label=label, type="reference", width=float(width or 16),
-                 prompt=str(raw.get("prompt", "")))
+                 prompt=str(raw.get("prompt", ""))), after
 
 
 def _parse_level_maps(raw, hierarchy: list[Level1], where: str) -> list[LevelMap]:

@@ -56,8 +56,9 @@ class TemplateContent:
     marks: dict[str, dict[tuple[int, int], tuple[str, str]]] = field(default_factory=dict)  # → (severity, note)
     front: Callable | None = None           # adds sheets before 填报说明 (e.g. 校验结果)
     meta: dict[str, str] = field(default_factory=dict)   # _meta values to keep as they were
-    # Locked reference columns after a sheet's fields (last year's values): sheet → (Field, row → text).
-    references: dict[str, tuple[object, dict[int, str]]] = field(default_factory=dict)
+    # A locked reference column (last year's values): sheet → (Field, row → text, its column); the
+    # fields from that column on stand one to the right. Cells and marks stay keyed by spec index.
+    references: dict[str, tuple[object, dict[int, str], int]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()             # lines added to 填报说明 (what was carried from last year)
 
 
@@ -241,35 +242,45 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     ws.hide_gridlines(2)
 
 
+def physical_columns(n_fields: int, reference_at: int | None) -> list[int]:
+    """The sheet column of each field (spec order): the fields from reference_at on stand one column
+    to the right of the reference column, when there is one."""
+    return [i + (1 if reference_at is not None and i >= reference_at else 0) for i in range(n_fields)]
+
+
 def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict, year: int,
                       reference=None) -> None:
     first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + sheet.rows - 1
-    for col, f in enumerate(sheet.fields):
+    at = reference[2] if reference is not None else None
+    phys = physical_columns(len(sheet.fields), at)
+    for i, f in enumerate(sheet.fields):
+        col = phys[i]
         ws.set_column(col, col, f.width, formats.input[f.type])
         header = formats.required_header if f.required else formats.header
         ws.write_string(HEADER_ROW, col, f.label, header)
         _validate(ws, sheet, spec, col, f, first, last, names, year)
     widths = [f.width for f in sheet.fields]
+    headers = [(f.label, f.width) for f in sheet.fields]
     if reference is not None:
-        # Last year's values, locked, after the fields (the reader maps columns by label and reads
+        # Last year's values, locked, beside this year's (the reader maps columns by label and reads
         # none it does not know, so the column is never data).
-        ref_field, by_row = reference
-        col = len(sheet.fields)
+        ref_field, by_row, col = reference
         locked = wb.add_format({"font_name": FONT, "font_size": 11, "valign": "vcenter", "align": "right",
                                 "text_wrap": True, "bg_color": "#EDEDED", "border": 1, "locked": True,
                                 "num_format": "@"})
         ws.set_column(col, col, ref_field.width, formats.locked)
         ws.write_string(HEADER_ROW, col, ref_field.label, formats.header)
-        ws.write_blank(GROUP_ROW, col, None, formats.locked)
+        ws.write_string(GROUP_ROW, col, "上年参考", formats.group)
         if ref_field.prompt:
             ws.data_validation(first, col, last, col, {"validate": "any", "input_title": ref_field.label[:32],
                                                        "input_message": ref_field.prompt[:VALIDATION_TEXT_MAX]})
         for r, text in by_row.items():
             ws.write_string(r, col, text, locked)
-        widths.append(ref_field.width)
-    grouped: set[int] = set()
+        widths.insert(col, ref_field.width)
+        headers.insert(col, (ref_field.label, ref_field.width))
+    grouped: set[int] = set() if reference is None else {reference[2]}
     for group in sheet.groups:
-        a, b = sheet.column(group.first), sheet.column(group.last)
+        a, b = phys[sheet.column(group.first)], phys[sheet.column(group.last)]
         grouped.update(range(a, b + 1))
         if a == 0 and b > 0:
             # Column A repeats on every printed page: its group cell stands alone, so that the group's
@@ -280,15 +291,16 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
             ws.write_string(GROUP_ROW, a, group.label, formats.group)
         else:
             ws.merge_range(GROUP_ROW, a, GROUP_ROW, b, group.label, formats.group)
-    for col in range(len(sheet.fields)):
+    for col in range(len(widths)):
         if col not in grouped:   # the column format unlocks every row it does not overrule
             ws.write_blank(GROUP_ROW, col, None, formats.locked)
     ws.set_row(GROUP_ROW, 20)
-    ws.set_row(HEADER_ROW, row_height([(f.label, f.width) for f in sheet.fields], font_points=11, minimum=32))
+    ws.set_row(HEADER_ROW, row_height(headers, font_points=11, minimum=32))
     ws.freeze_panes(FIRST_DATA_ROW, 1)
-    # Printed at 100%, the columns split over pages with the first (the record's name) on each.
+    # Printed at 100%, the columns split over pages with the first (the record's name) on each; the
+    # reference column prints with the value it stands beside.
     print_wide(ws, widths, repeat_columns=1, header_rows=(GROUP_ROW, HEADER_ROW),
-               title=sheet.name, blocks=[sheet.column(g.first) for g in sheet.groups])
+               title=sheet.name, blocks=[phys[sheet.column(g.first)] for g in sheet.groups])
 
 
 def _validate(ws, sheet: SheetSpec, spec: FormSpec, col: int, f, first: int, last: int, names: dict,
@@ -383,11 +395,14 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
 
     values = content.cells.get(sheet.name, {})
     marks = content.marks.get(sheet.name, {})
+    reference = content.references.get(sheet.name)
+    phys = physical_columns(len(sheet.fields), reference[2] if reference is not None else None)
     texts: dict[int, list] = {}
-    for (r, c) in sorted(set(values) | set(marks)):
+    for (r, c) in sorted(set(values) | set(marks)):     # c: the field's index in the spec
         severity, note = marks.get((r, c), (None, None))
         value = values.get((r, c))
         fmt = fmt_for(c, severity)
+        c_spec, c = c, (phys[c] if c < len(phys) else c + (reference is not None))
         if value is None:
             ws.write_blank(r, c, None, fmt)
         elif isinstance(value, (dt.date, dt.datetime)):
@@ -396,8 +411,8 @@ def _write_content(wb, ws, sheet: SheetSpec, content: TemplateContent, formats: 
             ws.write_number(r, c, float(value), fmt)
         else:       # text; and a number xlsxwriter refuses (NaN, ±inf) as the text it reads as
             ws.write_string(r, c, str(value), fmt)
-            if c < len(sheet.fields) and sheet.fields[c].type not in ("date", "amount", "count"):
-                texts.setdefault(r, []).append((str(value), sheet.fields[c].width))
+            if c_spec < len(sheet.fields) and sheet.fields[c_spec].type not in ("date", "amount", "count"):
+                texts.setdefault(r, []).append((str(value), sheet.fields[c_spec].width))
         if note:
             ws.write_comment(r, c, note, {"author": "jixiao", "x_scale": 2.2, "y_scale": 1.6})
     for r, cells in texts.items():
@@ -549,10 +564,13 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
     if in_budget:
         notes.append(f"其中 {in_budget} 个{noun}与预算预填的{noun}同名：以预算为准（灰色，不能修改），只带入了其余内容和指标。")
     carried_dates = [records.label(f) for f in span if records.has(f)]
-    money = [f.label for f in records.fields if f.type == "amount"]
+    money = "金额没有带入" + (f"，请按本年预算填写{records.label('annual_total')}等各项金额。"
+                             if records.has("annual_total") else "，请按本年预算填写。")
     if carried_dates:
         notes.append(f"{'、'.join(carried_dates)}已设为本年度（{year}-01-01 至 {year}-12-31），跨年度{noun}请按实际修改；"
-                     + (f"{'、'.join(money[:3])}等金额没有带入，请按本年预算填写。" if money else ""))
+                     f"{money}")
+    elif spec.amount_ids():
+        notes.append(money)
     notes.append(f"本年不再开展的{noun}，请在“{records.name}”和“{ind.name}”表中删除它的整行；"
                  f"目标低于上年或删除上年的指标时，校验会提示，请在校验结果的单位说明中写明理由。")
     moved = [pi for p in projects for pi in p.indicators if pi.moved_from]
@@ -565,7 +583,7 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
                      + "，请核对。")
     notes += [f"{line}。" for line in baseline.assumed]
     return TemplateContent(cells={records.name: rec_cells, ind.name: ind_cells},
-                           references={ind.name: (ref_field, reference)}, notes=tuple(notes))
+                           references={ind.name: (ref_field, reference, spec.reference_at())}, notes=tuple(notes))
 
 
 def _names(projects, limit: int = 5) -> str:
