@@ -91,4 +91,4 @@ def test_installed_jixiao_writes_templates_and_runs_the_demo(installed, tmp_path
     result = run(bin_dir / "jixiao", "demo", "-o", tmp_path / "demo", cwd=tmp_path, env=env)
     assert "演示完成" in result.stdout
     summaries = list((tmp_path / "demo").glob("run-*/*/*汇总表.xlsx"))
-    assert len(summaries) == 4, result.stdout
+    assert len(summaries) == 5, result.stdout          # one per form, and the second year (--previous)

@@ -23,10 +23,11 @@ from .cells import clean_text
 from .contract import (CHANGED, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, OFFICIAL_COLUMN, ROW_RECORD, SAME,
                        SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
 from .errors import InputError, Unreadable
+from .frames import _parse_split_cached
 from .package import MAX_COLUMNS, Book, Package, bounded_sheet, load_rows, open_calamine, read_bytes, sniff
 from .spec import FormSpec, available_forms, load_form, normalize_label
 from .text import shown_path
-from .values import IndicatorValue, format_official, normalize_unit, parse_split, parse_value
+from .values import IndicatorValue, format_official, normalize_unit, parse_value
 
 MAX_ROWS = 100_000               # rows read per sheet of last year's file (a province: ~1,000 units × 100)
 HEADER_ROWS = 10                 # a header row is looked for in the first rows of every sheet
@@ -407,7 +408,7 @@ def _value(row: list, cols: _Columns) -> IndicatorValue:
         return row[col] if col is not None and col < len(row) else None
 
     if "value" in cols.by_id and clean_text(raw("value")) is not None:
-        return parse_split(raw("operator"), raw("value"), raw("unit"))
+        return _parse_split_cached(raw("operator"), raw("value"), raw("unit"))   # values repeat: parsed once
     official = clean_text(raw("official"))
     return parse_value(official) if official else parse_value(None)
 
