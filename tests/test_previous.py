@@ -101,6 +101,7 @@ def test_2024_templates_hold_each_units_recurring_projects_and_indicators(tmp_pa
     _ws, rows = _sheet_rows(templates["310003"], spec.projects.name)
     assert rows == []
     assert baseline.skipped_projects > 0          # the one-off projects of 2023 are not carried
+    assert baseline.year == 2023 and baseline.unmatched(roster) == 0
 
 
 def test_an_unchanged_return_has_no_warning_against_last_year(tmp_path, year2023, roster):
@@ -391,3 +392,10 @@ def test_the_reference_column_is_never_data_and_the_columns_after_it_are_read_wh
     assert first["note"] == "全年召开次数" and "≥1(次)" not in first.values()
     [report] = check_files([path], roster=roster, department=DEPT, year=2024, previous=baseline)
     assert not [f for f in report.findings if f.rule.startswith("Y-")]
+
+
+def test_last_years_file_of_this_year_is_pointed_out(tmp_path, year2023):
+    run = subprocess.run([*JIXIAO, "templates", str(samples_dir() / PLAN["roster"]), "--dept", DEPT, "--year", "2023",
+                          "-o", str(tmp_path / "out"), "--previous", str(year2023)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "2023 年度" in run.stderr and "选错" in run.stderr

@@ -16,6 +16,7 @@ put last year's value beside each indicator of the 汇总表.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class Baseline:
     moved: tuple[tuple[str, str, str, str, int], ...] = ()   # (from 一级, 二级, to 一级, 二级, count)
     skipped_projects: int = 0              # last year's projects that do not recur
     skipped_rows: int = 0                  # indicator rows without a project or 三级指标
+    year: int | None = None                # the 年度 a title row of the file names, when one does
 
     def projects_for(self, unit) -> tuple[PreviousProject, ...]:
         """The recurring projects of a roster unit (matched by code, else by name)."""
@@ -87,6 +89,12 @@ class Baseline:
     @property
     def indicators(self) -> int:
         return sum(len(p.indicators) for ps in self.units.values() for p in ps)
+
+    def unmatched(self, roster) -> int:
+        """Units of last year's file that no roster unit matches (by code, else by name)."""
+        keys = {("code", normalize_label(u.code)) for u in roster.units} | {("name", normalize_label(u.name))
+                                                                          for u in roster.units}
+        return sum(1 for k in self.units if k not in keys)
 
     def moved_lines(self) -> list[str]:
         return [f"{a}/{b} → {c}/{d}（{n} 条）" for a, b, c, d, n in self.moved]
@@ -264,6 +272,8 @@ def _goals_of_blocks(rows: list[list], spec: FormSpec) -> list[tuple[str, dict[s
 def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256: str,
               blocks: list[tuple[str, dict[str, str]]] = ()) -> Baseline:
     records_labels, indicator_labels = _labels(spec)
+    year = next((int(m[1]) for rows in sheets.values() for row in rows[:3] for v in row
+                 if isinstance(v, str) and (m := re.search(r"(20\d\d)\s*年度", v))), None)
     ind_sheets, rec_sheets = [], []
     for name, rows in sheets.items():
         cols = _find_header(rows, records_labels, indicator_labels)
@@ -357,7 +367,7 @@ def _baseline(sheets: dict[str, list[list]], spec: FormSpec, shown: str, sha256:
         assumed.append(f"上年文件没有“{UNIT_CODE_LABEL}”列：按{UNIT_LABEL}名称与本年名单对应")
     return Baseline(source=shown, sha256=sha256, form=spec.id, units=units, assumed=tuple(assumed),
                     moved=tuple((a, b, c, d, n) for (a, b, c, d), n in moved.items()),
-                    skipped_projects=skipped, skipped_rows=skipped_rows)
+                    skipped_projects=skipped, skipped_rows=skipped_rows, year=year)
 
 
 def _goals_from_blocks(info: dict, rec_sheets, blocks) -> None:
