@@ -24,10 +24,11 @@ def demo(tmp_path_factory):
 def workbooks(demo) -> list[tuple[str, Path]]:
     out = []
     for r in demo.rounds:
-        out.append((f"{r.form}-template", r.templates[0]))
-        out += [(f"{r.form}-annotated-{i}", p) for i, p in enumerate(r.annotated)]
-        out.append((f"{r.form}-summary", r.merge.path))
-        out.append((f"{r.form}-reminder", r.folder / "催报表.xlsx"))
+        out.append((f"{r.label}-template", r.templates[0]))
+        out += [(f"{r.label}-annotated-{i}", p) for i, p in enumerate(r.annotated)]
+        out.append((f"{r.label}-summary", r.merge.path))
+        if (r.folder / "催报表.xlsx").exists():
+            out.append((f"{r.label}-reminder", r.folder / "催报表.xlsx"))
     return out
 
 
@@ -41,7 +42,10 @@ CASES = ["sh-project-template", "sh-project-annotated-0", "sh-project-annotated-
          "sh-project-reminder", "tj-project-template", "tj-project-annotated-0", "tj-project-summary",
          "tj-project-reminder", "sh-overall-template", "sh-overall-annotated-0", "sh-overall-summary",
          "sh-overall-reminder", "cn-2021-template", "cn-2021-annotated-0", "cn-2021-annotated-1",
-         "cn-2021-summary", "cn-2021-reminder"]
+         "cn-2021-summary", "cn-2021-reminder",
+         # the second year, started from the first round's 汇总表: a template with last year's column,
+         # and the 汇总表 that compares with last year
+         "cn-2021-2024-template", "cn-2021-2024-summary"]
 
 
 def test_the_demo_writes_the_workbooks_tested_here(demo):

@@ -33,6 +33,10 @@ class RoundResult:
     annotated: list[Path] = field(default_factory=list)
     second_round: object = None            # the status report after resubmission
     merge: MergeResult | None = None
+    label: str = ""                        # the round's name (its form; the year too for a next year)
+
+    def __post_init__(self):
+        self.label = self.label or self.form
 
 
 @dataclass
@@ -169,7 +173,7 @@ def run_next_year(plan: dict, first: dict, summary: Path, folder: Path, say=prin
         say(f"   {line}")
     templates = write_templates(roster, department, year, folder / "1-模板", deadline=deadline, form=form,
                                 previous=baseline)
-    result = RoundResult(form, folder, templates)
+    result = RoundResult(form, folder, templates, label=f"{form}-{year}")
     say("2. 单位核对带入的内容，填上本年金额后报送（一个单位调低了一个目标，一个删去了一条指标）")
     inbox = folder / "2-收件箱"
     inbox.mkdir(parents=True)
