@@ -622,7 +622,7 @@ def _hash(path: Path) -> tuple[str, int, int]:
 
 def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | None = None,
          year: int | None = None, form: str = DEFAULT_FORM, progress=None,
-         workers: int | None = None) -> ScanResult:
+         workers: int | None = None, previous=None) -> ScanResult:
     """Record every workbook of the folder in its ledger; read and check only files (path and
     content) the ledger has not checked under the same roster/department/year/form yet.
 
@@ -632,7 +632,8 @@ def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | N
     """
     with Ledger.open(inbox) as ledger:
         result = ledger.guarded(lambda: scan_into(ledger, roster=roster, department=department, year=year,
-                                                  form=form, progress=progress, workers=workers))
+                                                  form=form, progress=progress, workers=workers,
+                                                  previous=previous))
         result.notes = list(ledger.notes)
         return result
 
