@@ -376,7 +376,8 @@ def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
     columns = detail_columns(c, table)
     low, high = DETAIL_FIELD_WIDTH
     widths = fit_page([DETAIL_WIDTHS.get(kind) or min(high, max(low, table.field(fid).width * 0.7))
-                       for kind, fid, _ in columns], fixed=4)
+                       for kind, fid, _ in columns], fixed=4,
+                      keep=frozenset(i for i, (kind, _f, _h) in enumerate(columns) if kind == "compare"))
     for col, (kind, fid, header) in enumerate(columns):
         ws.write_string(0, col, header, st.header)
         ws.set_column(col, col, widths[col])

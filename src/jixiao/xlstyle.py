@@ -77,17 +77,29 @@ def column_points(width: float) -> float:
 
 
 def fit_page(widths: list[float], fixed: int = 0, page_points: float = A4_LANDSCAPE_POINTS,
-             minimum: float = 5) -> list[float]:
-    """Column widths narrowed, all but the first `fixed` alike, until the table fits one page width
-    (a flat list reads better on one page than over two); wrapped text then takes more lines."""
+             minimum: float = 5, keep: frozenset = frozenset()) -> list[float]:
+    """Column widths narrowed, all but the first `fixed` (and those in `keep`) alike, until the table
+    fits one page width (a flat list reads better on one page than over two); wrapped text then
+    takes more lines."""
     total = sum(column_points(w) for w in widths)
     if total <= page_points:
         return list(widths)
-    head = sum(column_points(w) for w in widths[:fixed])
-    rest = widths[fixed:]
-    spare = page_points - head - COLUMN_PAD * len(rest)
-    factor = max(0.0, spare / (COLUMN_SLOPE * sum(rest))) if rest else 1
-    return list(widths[:fixed]) + [max(minimum, int(w * factor * 4) / 4) for w in rest]
+    kept = set(range(fixed)) | set(keep)
+    out = list(widths)
+    for _ in range(len(widths)):
+        # Narrow the free columns alike; a column held at `minimum` no longer gives anything, so the
+        # others are narrowed again until the whole fits (or every free column is at the minimum).
+        head = sum(column_points(w) for i, w in enumerate(widths) if i in kept)
+        rest = [w for i, w in enumerate(widths) if i not in kept]
+        spare = page_points - head - COLUMN_PAD * len(rest)
+        factor = max(0.0, spare / (COLUMN_SLOPE * sum(rest))) if rest else 1
+        out = [out[i] if i in kept else max(minimum, int(w * factor * 4) / 4) for i, w in enumerate(widths)]
+        floored = {i for i, w in enumerate(out) if i not in kept and w == minimum}
+        if sum(column_points(w) for w in out) <= page_points or not floored:
+            break
+        kept |= floored
+        widths = out
+    return out
 
 
 def page_starts(widths: list[float], repeat: int, page_points: float = A4_LANDSCAPE_POINTS,
