@@ -399,3 +399,14 @@ def test_last_years_file_of_this_year_is_pointed_out(tmp_path, year2023):
                           "-o", str(tmp_path / "out"), "--previous", str(year2023)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "2023 年度" in run.stderr and "选错" in run.stderr
+
+
+def test_a_sheet_past_the_row_limit_is_refused_not_cut(tmp_path, monkeypatch):
+    import jixiao.previous as previous
+
+    monkeypatch.setattr(previous, "MAX_ROWS", 5)
+    rows = [["1", "甲", "产出指标", "数量指标", f"次数{i}", "≥1(次)"] for i in range(20)]
+    path = _plain_table(tmp_path / "long.xlsx", ["单位编码", "项目名称", "一级指标", "二级指标", "三级指标", "指标值"], rows)
+    with pytest.raises(InputError) as exc:
+        load_previous(path, load_form("sh-project"))
+    assert "超过 5 行" in exc.value.problems[0]
