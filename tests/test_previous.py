@@ -410,3 +410,13 @@ def test_a_sheet_past_the_row_limit_is_refused_not_cut(tmp_path, monkeypatch):
     with pytest.raises(InputError) as exc:
         load_previous(path, load_form("sh-project"))
     assert "超过 5 行" in exc.value.problems[0]
+
+
+def test_the_national_cost_level_maps_back_into_the_shanghai_form(tmp_path):
+    path = _plain_table(tmp_path / "cn.xlsx", ["单位编码", "项目名称", "一级指标", "二级指标", "三级指标", "指标值"],
+                        [["310001", "甲", "成本指标", "经济成本指标", "人均成本", "≤800(元)"],
+                         ["310001", "甲", "成本指标", "社会成本指标", "噪声影响", "无"]])
+    baseline = load_previous(path, load_form("sh-project"))
+    [p] = baseline.units[("code", "310001")]
+    assert [(i.level1, i.level2) for i in p.indicators] == [("产出指标", "成本指标"), ("成本指标", "社会成本指标")]
+    assert baseline.moved == (("成本指标", "经济成本指标", "产出指标", "成本指标", 1),)   # the other is left to H-01
