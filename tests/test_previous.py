@@ -420,3 +420,11 @@ def test_the_national_cost_level_maps_back_into_the_shanghai_form(tmp_path):
     [p] = baseline.units[("code", "310001")]
     assert [(i.level1, i.level2) for i in p.indicators] == [("产出指标", "成本指标"), ("成本指标", "社会成本指标")]
     assert baseline.moved == (("成本指标", "经济成本指标", "产出指标", "成本指标", 1),)   # the other is left to H-01
+
+
+def test_a_form_without_projects_says_that_last_year_is_for_project_forms(tmp_path):
+    path = _plain_table(tmp_path / "p.xlsx", ["单位编码", "项目名称", "一级指标", "二级指标", "三级指标", "指标值"],
+                        [["312001", "甲", "产出指标", "数量指标", "次数", "≥1(次)"]])
+    with pytest.raises(InputError) as exc:
+        load_previous(path, load_form("sh-overall"))
+    assert "只用于项目表单" in exc.value.problems[0]

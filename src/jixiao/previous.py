@@ -200,6 +200,9 @@ def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
     path = Path(path)
     shown = shown_path(path.name)
     what = f"上年文件 {shown}"
+    if spec.kind != "project" or not spec.indicators.has("project"):
+        raise InputError([f"表单“{spec.title}”每个单位只有一条{spec.record_noun}记录，不按{spec.indicators.name}所属的"
+                          f"项目填报：以上年为起点（{what}）只用于项目表单"])
     try:
         data = read_bytes(path)
         sniff(data)
