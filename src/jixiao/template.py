@@ -558,7 +558,7 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
     ref_field = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
     noun = spec.record_noun
     count = sum(len(p.indicators) for p in projects)
-    notes = [f"本模板以上年（{year - 1} 年度）的汇总表为起点，请逐项核对后再填报",
+    notes = [f"本模板以上年（{year - 1} 年度）报送的内容为起点，请逐项核对后再填报",
              f"已带入上年的 {len(projects)} 个经常性{noun}（{_names(projects)}）和它们的 {count} 条{ind.name}，"
              f"都可以修改；“{ind.name}”表右侧的“{ref_field.label}”列是上年的值，只作参考，不能修改。"]
     if in_budget:
