@@ -428,3 +428,27 @@ def test_a_form_without_projects_says_that_last_year_is_for_project_forms(tmp_pa
     with pytest.raises(InputError) as exc:
         load_previous(path, load_form("sh-overall"))
     assert "只用于项目表单" in exc.value.problems[0]
+
+
+def test_in_worker_processes_the_baseline_goes_once_and_gives_the_same_findings(tmp_path, year2023, roster):
+    from jixiao.annotate import check_and_annotate
+    from jixiao.check import PARALLEL_FROM
+
+    spec, baseline, templates = _templates(tmp_path, year2023, roster, "sh-project")
+    ws, rows = _sheet_rows(templates["310002"], spec.indicators.name)
+    ret = _review(templates["310002"], "310002", spec, tmp_path / "one.xlsx",
+                  [{"project": rows[0][0], "indicator": rows[0][3], "field": "value", "value": "3"}])
+    inbox = tmp_path / "many"
+    inbox.mkdir()
+    files = []
+    for i in range(PARALLEL_FROM + 2):
+        files.append(inbox / f"310002_{i:02d}.xlsx")
+        shutil.copyfile(ret, files[-1])
+    serial = check_files(files, roster=roster, department=DEPT, year=2024, previous=baseline, workers=1)
+    parallel = check_files(files, roster=roster, department=DEPT, year=2024, previous=baseline, workers=2)
+    assert [r.findings for r in serial] == [r.findings for r in parallel]
+    assert all(sum(f.rule == "Y-01" for f in r.findings) == 1 for r in parallel)
+    reports, copies = check_and_annotate(files, tmp_path / "out", roster=roster, department=DEPT, year=2024,
+                                         previous=baseline, workers=2)
+    ws, copied = _sheet_rows(copies[-1], spec.indicators.name)
+    assert [r[spec.reference_at()] for r in copied] == [r[spec.reference_at()] for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import UsageError
@@ -101,8 +101,29 @@ class Checked:
     extracted: list[tuple] = field(default_factory=list)
 
 
+# Last year's baseline goes to each worker process once (its initializer), not with every chunk: a
+# province's baseline pickles to megabytes. Chunks then carry IN_WORKER in its place.
+IN_WORKER = "baseline-in-worker"
+_worker_previous = None
+_chunk_previous = None            # the baseline of the chunk being checked (for extract functions)
+
+
+def _set_previous(previous) -> None:
+    global _worker_previous
+    _worker_previous = previous
+
+
+def chunk_previous():
+    """The baseline (previous.Baseline) of the chunk being checked in this process, or None."""
+    return _chunk_previous
+
+
 def _check_chunk(args) -> tuple[list[FileReport], list[tuple]]:
+    global _chunk_previous
     paths, form, ctx, extract, keep_cells = args
+    if isinstance(ctx.previous, str) and ctx.previous == IN_WORKER:
+        ctx = replace(ctx, previous=_worker_previous)
+    _chunk_previous = ctx.previous
     spec = load_form(form)
     subs = [read_workbook(p, spec) for p in paths]
     batch = check_submissions(subs, spec, ctx)
@@ -126,7 +147,8 @@ def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, wo
     parallel = len(paths) >= PARALLEL_FROM and workers > 1
     # In parallel, at least two chunks per worker, so that none waits while the last chunk is checked.
     size = min(CHUNK_FILES, max(4, -(-len(paths) // (2 * workers)))) if parallel else CHUNK_FILES
-    chunks = [(paths[i:i + size], form, ctx, tuple(extract), keep_cells) for i in range(0, len(paths), size)]
+    sent = replace(ctx, previous=IN_WORKER) if parallel and ctx.previous is not None else ctx
+    chunks = [(paths[i:i + size], form, sent, tuple(extract), keep_cells) for i in range(0, len(paths), size)]
     checked = Checked([], [])
 
     def take(result) -> None:
@@ -141,7 +163,8 @@ def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, wo
         for chunk in chunks:
             take(_check_chunk(chunk))
         return checked
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_set_previous,
+                             initargs=(ctx.previous,)) as pool:
         for result in pool.map(_check_chunk, chunks):
             take(result)
     return checked
