@@ -13,6 +13,7 @@ from .blocks import anchor_text
 from .cells import CENT, clean_text, money_text, to_decimal
 from .errors import ReconciliationError
 from .merge import Consolidated
+from .xlsxscan import header_row, iter_rows
 from .render import (CODE_COLUMN, FORM_SHEET_PREFIX, KIND_COLUMN, ROW_RECORD, ROW_SUBTOTAL, ROW_TOTAL,
                      SUMMARY_HEADER_ROW, SUMMARY_SHEET, detail_sheet_name)
 
@@ -24,16 +25,14 @@ def _dec(value) -> Decimal | None:
     return None if amount is None else amount.quantize(CENT)
 
 
-def _detail_counts(rows) -> dict[tuple[str, str], int]:
-    """Rows per (单位编码, record name) on a 明细 sheet, from its rows as they stream (the record's
-    name is the fourth column, whatever its label)."""
-    rows = iter(rows)
-    header = [clean_text(v) for v in next(rows, [])]
-    code_col = header.index(CODE_COLUMN)
+def _detail_counts(path: Path, sheet: str) -> dict[tuple[str, str], int]:
+    """Rows per (单位编码, record name) on a 明细 sheet, streamed from its XML (the record's name is
+    the fourth column, whatever its label; the code's column is found by its header)."""
+    code_col = [clean_text(v) for v in header_row(path, sheet)].index(CODE_COLUMN)
     counts: dict[tuple[str, str], int] = {}
-    for row in rows:
-        if row and isinstance(row[0], (int, float)):
-            key = (clean_text(row[code_col]), clean_text(row[3]))
+    for r, (serial, code, name) in iter_rows(path, sheet, (0, code_col, 3)):
+        if r > 0 and isinstance(serial, (int, float)) and not isinstance(serial, bool):
+            key = (clean_text(code), clean_text(name))
             counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -89,19 +88,17 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     spec = consolidated.spec
     name_label = spec.projects.label("name")
     anchor = anchor_text(consolidated)
+    # 汇总 (a row per record) through a client's reader; the big sheets (申报表, 明细: millions of
+    # cells in a province) streamed from their XML, so that no sheet is held whole.
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
         summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
-        details = {t.key: _detail_counts(wb.get_sheet_by_name(detail_sheet_name(t)).iter_rows())
-                   for t in spec.tables[1:]}
-        form_titles = 0
-        for name in wb.sheet_names:
-            if name.startswith(FORM_SHEET_PREFIX):
-                # Rows stream from calamine one at a time: a province's 申报表 has a million of them.
-                form_titles += sum(1 for row in wb.get_sheet_by_name(name).iter_rows()
-                                   if row and clean_text(row[0]) == anchor)
+        sheet_names = list(wb.sheet_names)
     finally:
         wb.close()
+    details = {t.key: _detail_counts(path, detail_sheet_name(t)) for t in spec.tables[1:]}
+    form_titles = sum(1 for name in sheet_names if name.startswith(FORM_SHEET_PREFIX)
+                      for _, (first,) in iter_rows(path, name, (0,)) if clean_text(first) == anchor)
     problems: list[str] = []
     header = [clean_text(v) for v in summary[SUMMARY_HEADER_ROW]]
     col = {label: header.index(label) for label in header if label}

@@ -22,6 +22,7 @@ from .contract import (COMPARE_LABEL, DETAIL_SHEET, KIND_COLUMN, LOWER, LOWERED_
                        OFFICIAL_COLUMN, ROW_RECORD, SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
 from .merge import Consolidated, Project
 from .spec import SheetSpec
+from .xlstream import StreamedWorksheet
 from .xlstyle import FONT, NUMBER_FONT, fit_page, print_wide, row_height, write_note, write_title
 
 FORM_SHEET_PREFIX = "申报表"
@@ -88,12 +89,12 @@ def write_summary(c: Consolidated, path: Path) -> None:
     if c.previous is not None:
         for p in c.projects:
             p._baseline, p._spec = c.previous, c.spec
-    summary = wb.add_worksheet(SUMMARY_SHEET)         # first in the workbook, written once blocks are placed
+    summary = wb.add_worksheet(SUMMARY_SHEET, worksheet_class=StreamedWorksheet)         # first in the workbook, written once blocks are placed
     places = _write_forms(wb, c, st)
     _write_summary_sheet(summary, c, st, places)
     for table in c.spec.tables[1:]:
-        _write_detail(wb.add_worksheet(detail_sheet_name(table)), c, table, st)
-    _write_status(wb.add_worksheet(STATUS_SHEET), c, st)
+        _write_detail(wb.add_worksheet(detail_sheet_name(table), worksheet_class=StreamedWorksheet), c, table, st)
+    _write_status(wb.add_worksheet(STATUS_SHEET, worksheet_class=StreamedWorksheet), c, st)
     wb.close()
 
 
@@ -328,7 +329,7 @@ def _write_forms(wb, c: Consolidated, st: _Styles) -> dict[int, tuple[str, int]]
     layout = c.spec.layout
     number = 0
     for name, projects in _form_sheets(c):
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, worksheet_class=StreamedWorksheet)
         for col, width in enumerate(layout.widths):
             ws.set_column(col, col, width)
         row, breaks = 0, []
