@@ -60,6 +60,9 @@ EXIT = {
              "2 = 有无法读取的文件、没有找到任何工作簿（如空文件夹）、输出位置不能写入或用法有误。",
     "demo": "退出码：0 = 完成；2 = 输出文件夹有误。",
     "diff": "退出码：0 = 已列出变化（没有变化也是 0）；2 = 文件无法读取或用法有误。",
+    "serve": "只在本机打开时（默认 127.0.0.1）不需要口令；--host 写其他地址时，每个请求都要带口令（--token，"
+             "不写则自动生成并显示）。其他网站的页面不能读取或上传。按 Ctrl+C 停止。"
+             "退出码：0 = 已停止；2 = 不是收集文件夹、端口被占用或用法有误。",
 }
 
 
@@ -459,6 +462,31 @@ def diff(
         sys.stdout.write(json.dumps([ch.to_dict() for ch in changes], ensure_ascii=False, indent=1) + "\n")
     else:
         print_changes(changes, out, shown(old.name), shown(new.name))
+
+
+@app.command(cls=ChineseCommand, epilog=EXIT["serve"])
+def serve(
+    ctx: typer.Context,
+    folder: Annotated[Optional[Path], typer.Argument(metavar="文件夹",
+                                                     help="收集文件夹（默认：当前文件夹，或 -C 指定的文件夹）")] = None,
+    port: Annotated[int, typer.Option("--port", metavar="端口", help="端口（0 = 任选一个空闲端口）")] = 8000,
+    host: Annotated[str, typer.Option("--host", metavar="地址",
+                                      help="监听的地址；127.0.0.1 只能在本机打开")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="不自动打开浏览器")] = False,
+    token: Annotated[Optional[str], typer.Option("--token", metavar="口令",
+                                                 help="访问口令，至少 8 个字符（--host 不是本机时必需，不写则自动生成）")] = None,
+    here: HereOpt = None,
+):
+    """在浏览器中打开收集情况页面：拖入各单位报送的文件即保存到 收件箱/ 并校验，查看各单位的问题和标注副本，下载模板、汇总表和催报表。"""
+    from .web.server import serve as run
+
+    with handled():
+        c = Collection.load(folder) if folder is not None else _collection(ctx, here)
+        if c is None:
+            fail("当前文件夹不是收集文件夹：请写出收集文件夹，如 jixiao serve 2023绩效目标（建立方法见 jixiao init --help）")
+        _say_collection(c)
+        run(c.folder, host=host, port=port, token=token, open_browser=not no_browser,
+            say=lambda text: out.print(shown(text)))
 
 
 def main() -> None:

@@ -199,6 +199,40 @@ def collection_status(inbox: str | Path, roster: Roster, *, department: str | No
                         rows, others, scan, roster, notes, spec)
 
 
+@dataclass
+class UnitDetail:
+    """One roster unit's page: its row, every file it sent, the findings of its latest file."""
+    row: UnitRow
+    files: list[Entry]                            # oldest receipt first; `current` marks the one that counts
+    findings: list[dict]                          # the latest file's findings, as `check --json` writes them
+
+
+def unit_detail(report: StatusReport, code: str, form: str = DEFAULT_FORM) -> UnitDetail | None:
+    """The unit of `report` with this code (None when the roster has none), with its history and
+    the findings of its latest file from the ledger the report was made from (no file is read;
+    a report made on an in-memory ledger reads the latest file again, with `form`)."""
+    row = next((r for r in report.rows if r.unit.code == code), None)
+    if row is None:
+        return None
+    context = report.scan.context
+    if report.scan.ledger is not None:
+        with Ledger.open(report.inbox) as ledger:
+            files, findings = ledger.guarded(lambda: (
+                ledger.history(code, context),
+                ledger.findings(row.entry.id, context) if row.entry else []))
+    else:
+        from .check import check_files
+
+        files = [e for e in [*row.superseded, row.entry] if e is not None]
+        files.sort(key=lambda e: (e.mtime_ns, e.path))
+        findings = []
+        if row.entry is not None:
+            (checked,) = check_files([row.entry.full_path], roster=report.roster, department=report.department,
+                                     year=report.year, form=form)
+            findings = [dict(f.to_dict(), file=row.entry.path) for f in checked.findings]
+    return UnitDetail(row, files, findings)
+
+
 def _reason(e: Entry) -> str:
     if e.unit_code:
         return f"模板单位“{e.unit_code} {e.unit_name or ''}”不在报送名单中"
