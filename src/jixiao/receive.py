@@ -140,7 +140,7 @@ def receive_return(inbox: str | Path, original_name: str, data: bytes) -> Receiv
         os.chmod(tmp, 0o666 & ~umask)
         for candidate in _candidates(name):
             target = inbox / candidate
-            if target.resolve().parent != inbox.resolve():        # cannot happen with a safe name; never
+            if candidate in (".", "..") or "/" in candidate or os.sep in candidate:   # never, with a safe name
                 raise ReceiveRefused(f"“{shown_path(original_name)}”没有保存：文件名不能用")
             try:
                 _link_new(tmp, target)
