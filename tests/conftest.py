@@ -94,11 +94,33 @@ def copy_of(tmp_path):
 def pytest_configure(config):
     config.addinivalue_line("markers", "requires_soffice(*commands): needs LibreOffice (and the commands "
                                        "named); skipped where missing, an error when CI=true")
+    config.addinivalue_line("markers", "requires_chromium: needs Debian's chromium (/usr/bin/chromium) and the "
+                                       "playwright package; skipped where missing, an error when CI=true")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _chromium_missing() -> str | None:
+    import importlib.util
+    import os
+
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"not installed: {CHROMIUM} (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "not installed: the playwright package (pip install -e '.[test]')"
+    return None
 
 
 def pytest_runtest_setup(item):
     import os
 
+    if item.get_closest_marker("requires_chromium") is not None:
+        reason = _chromium_missing()
+        if reason:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"{reason} (CI=true: browser tests may not be skipped; see .ci/run)", pytrace=False)
+            pytest.skip(reason)
     marker = item.get_closest_marker("requires_soffice")
     if marker is None:
         return
