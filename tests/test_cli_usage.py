@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from jixiao.cli import app
 
-COMMANDS = ("init", "templates", "check", "merge", "status", "demo")
+COMMANDS = ("init", "templates", "check", "merge", "status", "demo", "serve")
 ENGLISH = ("Usage", "Error", "Try ", "Missing", "Invalid", "No such", "Options", "Arguments", "Commands",
            "Show this message", "[default", "[required", "<list", "<path>", "<str>", "<int>", "{", "Got unexpected",
            "Did you mean", "requires", "Aborted")

@@ -34,7 +34,7 @@ def test_every_rule_message_renders():
 def test_every_command_has_help_and_is_documented():
     text = README.read_text(encoding="utf-8")
     runner = CliRunner()
-    for command in ("init", "templates", "check", "merge", "status", "diff", "demo"):
+    for command in ("init", "templates", "check", "merge", "status", "diff", "demo", "serve"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert f"jixiao {command}" in text, command

@@ -63,7 +63,7 @@ def test_merge_refused_for_errors_exits_1(tmp_path, seed_returns):
 def test_readme_documents_the_exit_codes_of_every_command():
     text = README.read_text(encoding="utf-8")
     table = text[text.index("| command |"):]
-    for command in ("init", "templates", "check", "merge", "status", "demo"):
+    for command in ("init", "templates", "check", "merge", "status", "demo", "serve"):
         row = next(line for line in table.splitlines() if line.startswith(f"| `jixiao {command}"))
         assert re.search(r"\b0\b", row.rsplit("|", 2)[1]), row
     assert "empty folder" in text

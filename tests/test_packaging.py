@@ -67,6 +67,30 @@ def test_the_wheel_carries_the_specs_layouts_and_samples(wheel):
     assert not any(n.startswith(("tests/", "src/", "templates/", "samples/")) for n in names)
 
 
+def test_the_wheel_carries_the_web_pages_templates_and_scripts(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    web = REPO / "src" / "jixiao" / "web"
+    shipped = {f"jixiao/web/{p.relative_to(web).as_posix()}" for p in web.rglob("*")
+               if p.is_file() and p.suffix in (".html", ".js", ".css", ".py")}
+    assert {"jixiao/web/templates/home.html", "jixiao/web/templates/unit.html", "jixiao/web/static/app.js",
+            "jixiao/web/static/app.css"} <= shipped <= names
+
+
+def test_the_installed_package_serves_its_page(installed, tmp_path):
+    bin_dir, env = installed
+    roster = tmp_path / "名单.csv"
+    roster.write_text("单位编码,单位名称\n310001,上海市欧美同学会\n", encoding="utf-8")
+    run(bin_dir / "jixiao", "init", tmp_path / "c", "--roster", roster, "--dept", "上海市示例主管部门",
+        "--year", "2023", cwd=tmp_path, env=env)
+    script = ("import sys, jixiao.web.app as a; from starlette.testclient import TestClient; "
+              "c = TestClient(a.create_app(sys.argv[1], port=8000), base_url='http://127.0.0.1:8000'); "
+              "print(a.__file__); r = c.get('/'); print(r.status_code, '上海市欧美同学会' in r.text); "
+              "print(c.get('/static/app.js').status_code)")
+    out = run(bin_dir / "python", "-c", script, tmp_path / "c", cwd=tmp_path, env=env).stdout.splitlines()
+    assert Path(out[0]).resolve().is_relative_to(bin_dir.parent.resolve()), out
+    assert out[1:] == ["200 True", "200"]
+
+
 def test_the_installed_package_reads_its_own_copies(installed, tmp_path):
     bin_dir, env = installed
     out = run(bin_dir / "python", "-c",
