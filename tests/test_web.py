@@ -396,6 +396,17 @@ def test_a_token_is_needed_on_every_request(folder):
         assert client.get("/", headers={"Host": "evil.example:8000", "X-Jixiao-Token": "s3cret-token"}).status_code == 400
 
 
+def test_every_answer_forbids_framing_and_foreign_scripts(client):
+    for answer in (client.get("/"), client.get("/nowhere"), client.get("/", headers=EVIL),
+                   client.get("/static/app.js")):
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "same-origin"
+    assert "style=" not in client.get("/").text and "<script>" not in client.get("/").text
+
+
 def test_static_files_are_served_from_the_package(client):
     assert "DataTransfer" in client.get("/static/app.js").text or "dataTransfer" in client.get("/static/app.js").text
     assert client.get("/static/app.css").status_code == 200

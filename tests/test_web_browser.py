@@ -59,6 +59,7 @@ def page(browser):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
         yield pg
     finally:

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -274,9 +275,10 @@ def reminder(request: Request):
     site: Site = request.app.state.site
     c, report = site.status()
     name = safe_filename(f"{report.title}（催报）", ".xlsx")
-    target = site.scratch() / f"{os.getpid()}-{threading.get_ident()}" / name
-    write_status_xlsx(report, target, site.roster(c))
-    return FileResponse(target, filename=name, media_type=XLSX)
+    folder = Path(tempfile.mkdtemp(dir=site.scratch()))
+    write_status_xlsx(report, folder / name, site.roster(c))
+    return FileResponse(folder / name, filename=name, media_type=XLSX,
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
 # --- jobs ------------------------------------------------------------------------------------------
