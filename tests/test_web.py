@@ -317,6 +317,29 @@ def test_the_summary_when_errors_block_it_and_without_those_units(client, folder
     assert "已写入汇总表" in done and 'id="job-download"' in done
 
 
+def test_a_merge_counts_its_progress_in_files(client, folder, fixed_returns):
+    for n, code in enumerate(("310001", "310002")):
+        put(fixed_returns[code], folder / "收件箱", hours=n)
+    job = run_job(client, "merge")
+    assert job["state"] == "done" and job["total"] == 2 and job["done"] >= 2
+    assert job["message"].startswith("已写入汇总表") and "26 个项目" in job["message"]
+
+
+def test_a_job_that_breaks_says_one_sentence_and_is_logged(client, monkeypatch, caplog):
+    import jixiao.publish
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(jixiao.publish, "merge_files", broken)
+    with caplog.at_level("ERROR", logger="jixiao.web"):
+        job = run_job(client, "merge")
+    assert job["state"] == "failed" and "内部错误" in job["message"] and "secret" not in job["message"]
+    page = client.get(job["page"]).text
+    assert "内部错误" in page and "Traceback" not in page and "secret internals" not in page
+    assert "secret internals" in caplog.text
+
+
 def test_a_merge_of_an_empty_inbox_says_so(client):
     job = run_job(client, "merge")
     assert job["state"] == "refused" and job["message"]
@@ -469,6 +492,36 @@ def test_receive_never_overwrites_even_a_dangling_link(tmp_path, fixed_returns):
     assert got.name == "a（2）.xlsx" and got.path.read_bytes() == data
     assert not (tmp_path / "nowhere.xlsx").exists()
     assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx", "a（2）.xlsx"]      # no temporary file left
+
+
+def test_unit_detail_from_the_ledger_and_without_one(folder, roster, seed_returns, fixed_returns, monkeypatch):
+    from jixiao import ledger as ledger_module
+    from jixiao.errors import LedgerError
+    from jixiao.status import collection_status, unit_detail
+
+    inbox = folder / "收件箱"
+    put(seed_returns["310002"], inbox, hours=0)
+    put(fixed_returns["310002"], inbox, name="更正.xlsx", hours=5)
+    put(seed_returns["310001"], inbox, hours=1)
+    report = collection_status(inbox, roster, department=DEPT, year=2023)
+    detail = unit_detail(report, "310002")
+    assert [e.path for e in detail.files] == [seed_returns["310002"].name, "更正.xlsx"]
+    assert [e.current for e in detail.files] == [False, True] and detail.findings
+    assert all(f["severity"] == "warning" for f in detail.findings)
+    faulty = unit_detail(report, "310001")
+    assert {(f["rule"], f["sheet"], f["cell"]) for f in faulty.findings if f["severity"] == "error"} == {
+        ("H-02", "绩效指标", "C9"), ("V-04", "绩效指标", "G90")}
+    assert unit_detail(report, "310003").files == [] and unit_detail(report, "999") is None
+
+    def refuse(*args, **kwargs):
+        raise LedgerError("只读")
+
+    monkeypatch.setattr(ledger_module.Ledger, "open", classmethod(refuse))
+    report = collection_status(inbox, roster, department=DEPT, year=2023)
+    assert report.scan.ledger is None
+    again = unit_detail(report, "310001")
+    assert {(f["rule"], f["cell"]) for f in again.findings if f["severity"] == "error"} == {("H-02", "C9"),
+                                                                                          ("V-04", "G90")}
 
 
 def test_split_host():

@@ -183,3 +183,30 @@ def test_templates_download_as_a_zip(site, page, tmp_path):
     archive = saved(info.value, tmp_path)
     with zipfile.ZipFile(archive) as zf:
         assert len([n for n in zf.namelist() if n.endswith(".xlsx")]) == 3
+
+
+def test_a_long_merge_shows_its_progress(site, page, fixed_returns, tmp_path, monkeypatch):
+    """The merge's progress on the page: files read of all, then the writing; then the download."""
+    import jixiao.publish
+    from helpers import put
+
+    running, folder = site
+    for n, code in enumerate(("310001", "310002")):
+        put(fixed_returns[code], folder / "收件箱", hours=n)
+    write = jixiao.publish.write_summary
+
+    def slow_write(*args, **kwargs):
+        time.sleep(1.5)                  # the server runs in this process: a merge that takes its time
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(jixiao.publish, "write_summary", slow_write)
+    page.goto(running.url)
+    with page.expect_download() as info:
+        page.click("#download-summary")
+        page.locator("#job-count", has_text="已完成 2 / 2").wait_for()
+        page.locator("#job-stage", has_text="正在写入汇总表并逐分核对").wait_for()
+        assert page.locator("#job-fill").evaluate("el => el.style.width") == "100%"
+    summary = saved(info.value, tmp_path)
+    wb = openpyxl.load_workbook(summary)
+    assert "汇总" in wb.sheetnames
+    wb.close()
