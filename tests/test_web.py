@@ -99,6 +99,14 @@ def test_many_files_in_one_request(client, folder, fixed_returns, seed_returns):
     assert len(inbox_files(folder)) == 2
 
 
+def test_the_upload_form_works_without_scripts(client, folder, fixed_returns):
+    p = fixed_returns["310001"]
+    answer = client.post("/upload", files=[("file", (p.name, p.read_bytes(), XLSX))], headers=ORIGIN)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "上传结果" in answer.text and "通过" in answer.text and "应报 3 家：通过 1" in answer.text
+    assert inbox_files(folder) == [p.name]
+
+
 def test_the_status_filter(client, fixed_returns):
     upload(client, (fixed_returns["310001"].name, fixed_returns["310001"].read_bytes()))
     html = client.get("/", params={"status": "通过"}).text

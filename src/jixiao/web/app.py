@@ -214,8 +214,9 @@ async def upload(request: Request):
     if not items:
         return message_page(request, "没有收到文件：请选择或拖入各单位报送的 .xlsx 文件", 400)
     results, report, c = await run_in_threadpool(site.receive, items)
-    if not _wants_json(request):
-        return RedirectResponse("/", status_code=303)
+    if not _wants_json(request):            # the form posted without scripts: the results as a page
+        return render("message.html", title="上传结果", message=report.summary_line(),
+                      lines=[r["message"] for r in results])
     section = ENV.get_template("_status.html").render(**_status_context(c, report), wanted="")
     return JSONResponse({"results": results, "html": section, "summary": report.summary_line()})
 
