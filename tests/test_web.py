@@ -576,8 +576,11 @@ def test_serve_outside_a_collection_is_one_chinese_line(tmp_path):
 def test_serve_runs_the_page_until_stopped(folder):
     import urllib.request
 
+    import signal
+
     proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "serve", str(folder), "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines = []
         while not any("收集情况页面" in line for line in lines):
@@ -589,6 +592,7 @@ def test_serve_runs_the_page_until_stopped(folder):
         with urllib.request.urlopen(url, timeout=30) as answer:
             assert answer.status == 200 and "上海市科学技术协会" in answer.read().decode("utf-8")
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)           # Ctrl+C
         out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "已停止" in out, (out, err)
     assert "Traceback" not in err

@@ -150,6 +150,8 @@ def serve(folder: str | Path, *, host: str = "127.0.0.1", port: int = 8000, toke
     if address.generated:
         say(f"访问口令：{address.token}（用上面的完整地址打开；其他电脑上也要带着口令）")
     if not is_loopback(address.host):
+        if address.host in ("0.0.0.0", "::"):
+            say("其他电脑上请把地址中的 127.0.0.1 换成本机在局域网中的 IP 地址（口令 token=… 不变）")
         say("注意：本页面可以从其他电脑打开，只把地址告诉需要的人；页面不加密，只在单位内网中使用")
     say("按 Ctrl+C 停止。")
 
@@ -163,6 +165,8 @@ def serve(folder: str | Path, *, host: str = "127.0.0.1", port: int = 8000, toke
         threading.Thread(target=when_started, daemon=True).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:               # uvicorn hands Ctrl+C back once it has shut down
+        pass
     finally:
         sock.close()
     say("已停止。")
