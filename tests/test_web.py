@@ -187,6 +187,25 @@ def test_too_large_is_refused_before_anything_is_stored(folder, monkeypatch, fix
     assert inbox_files(folder) == []
 
 
+def test_too_large_without_a_length_is_cut_off(folder, monkeypatch):
+    monkeypatch.setattr(web_app, "MAX_BODY", 64 * 1024)
+    boundary = "jixiao-boundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n'
+            f"Content-Type: {XLSX}\r\n\r\n").encode()
+
+    def body():                          # no Content-Length: sent in chunks
+        yield head + b"PK\x03\x04"
+        for _ in range(20):
+            yield b"\0" * 16_384
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with TestClient(create_app(folder, port=8000), base_url=BASE) as client:
+        answer = client.post("/upload", content=body(), headers={
+            **ORIGIN, **PAGE, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert answer.status_code == 413 and "太大" in answer.json()["error"]
+    assert inbox_files(folder) == []
+
+
 def test_a_file_over_the_readers_limit_is_refused(tmp_path, monkeypatch):
     import jixiao.receive as receive
 
