@@ -615,3 +615,46 @@ def test_serve_runs_the_page_until_stopped(folder):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "已停止" in out, (out, err)
     assert "Traceback" not in err
+
+
+# --- the second year: the collection's `previous` is the page's too -----------------------------
+
+def test_the_page_checks_against_last_year_as_the_commands_do(tmp_path, roster_path):
+    from jixiao.contract import FIRST_DATA_ROW
+    from jixiao.demo import run_round
+    from jixiao.previous import load_previous
+    from jixiao.samples import apply_fixes, load_seed, load_units_plan, review_carried, translate
+    from jixiao.spec import load_form
+    from jixiao.status import collection_status
+
+    plan = load_units_plan()["round"][0]
+    last_year = run_round(plan, tmp_path / "2023", say=lambda _line: None).merge.path
+    folder = tmp_path / "2024绩效目标"
+    c = init_collection(folder, roster_path, DEPT, 2024, previous=last_year)
+    with TestClient(create_app(folder, port=8000), base_url=BASE) as client:
+        job = run_job(client, "templates")
+        assert job["state"] == "done" and any("从上年开始填" in line for line in job["lines"]), job
+        spec = load_form()
+        (template,) = (folder / "模板").glob("310002_*.xlsx")
+        ws = openpyxl.load_workbook(template)[spec.indicators.name]
+        first = [cell.value for cell in ws[FIRST_DATA_ROW + 1]]
+        seed = next(u["seed"] for u in plan["units"] if u["code"] == "310002")
+        data = apply_fixes(translate(load_seed(seed), spec), "310002", plan.get("fix", []))
+        lowered = review_carried(template, data, tmp_path / template.name, spec, [
+            {"project": first[0], "indicator": first[spec.indicators.column("level3")], "field": "value",
+             "value": "3"}])
+        (result,) = upload(client, (lowered.name, lowered.read_bytes())).json()["results"]
+        assert result["status"] == "通过", result
+        html = client.get("/unit/310002").text
+        assert f'data-cell="{spec.indicators.name}!F{FIRST_DATA_ROW + 1}" data-rule="Y-01"' in html
+        assert "≥4.00(次)" in html
+    # the verdicts the page recorded are those `jixiao status` asks for: nothing is checked again
+    report = collection_status(c.inbox, load_roster_of(c), department=DEPT, year=2024,
+                               previous=load_previous(c.previous, load_form()))
+    assert report.scan.checked == 0 and report.scan.cached == 1
+
+
+def load_roster_of(c):
+    from jixiao.roster import load_roster
+
+    return load_roster(c.roster)

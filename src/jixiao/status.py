@@ -207,10 +207,11 @@ class UnitDetail:
     findings: list[dict]                          # the latest file's findings, as `check --json` writes them
 
 
-def unit_detail(report: StatusReport, code: str, form: str = DEFAULT_FORM) -> UnitDetail | None:
+def unit_detail(report: StatusReport, code: str, form: str = DEFAULT_FORM, previous=None) -> UnitDetail | None:
     """The unit of `report` with this code (None when the roster has none), with its history and
     the findings of its latest file from the ledger the report was made from (no file is read;
-    a report made on an in-memory ledger reads the latest file again, with `form`)."""
+    a report made on an in-memory ledger reads the latest file again, with `form` and `previous`,
+    last year's baseline the report was made with)."""
     row = next((r for r in report.rows if r.unit.code == code), None)
     if row is None:
         return None
@@ -228,7 +229,7 @@ def unit_detail(report: StatusReport, code: str, form: str = DEFAULT_FORM) -> Un
         findings = []
         if row.entry is not None:
             (checked,) = check_files([row.entry.full_path], roster=report.roster, department=report.department,
-                                     year=report.year, form=form)
+                                     year=report.year, form=form, previous=previous)
             findings = [dict(f.to_dict(), file=row.entry.path) for f in checked.findings]
     return UnitDetail(row, files, findings)
 

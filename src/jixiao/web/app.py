@@ -67,6 +67,7 @@ class Site:
         self.jobs = Jobs()
         self._scratch: Path | None = None
         self._roster_cache: tuple | None = None
+        self._baseline_cache: tuple | None = None
 
     def collection(self) -> Collection:
         return Collection.load(self.folder)
@@ -79,6 +80,19 @@ class Site:
         if self._roster_cache is None or self._roster_cache[0] != key:
             self._roster_cache = (key, load_roster(c.roster))
         return self._roster_cache[1]
+
+    def baseline(self, c: Collection):
+        """Last year's baseline from the collection's `previous` (as the commands take it), or None."""
+        from ..previous import load_previous
+        from ..spec import load_form
+
+        if c.previous is None:
+            return None
+        stat = c.previous.stat()
+        key = (str(c.previous), stat.st_mtime_ns, stat.st_size, c.form)
+        if self._baseline_cache is None or self._baseline_cache[0] != key:
+            self._baseline_cache = (key, load_previous(c.previous, load_form(c.form)))
+        return self._baseline_cache[1]
 
     def scratch(self) -> Path:
         if self._scratch is None or not self._scratch.is_dir():
@@ -98,8 +112,10 @@ class Site:
 
         c = self.collection()
         units = self.roster(c)
+        baseline = self.baseline(c)
         with self.scan_lock:
-            report = collection_status(c.inbox, units, department=c.department, year=c.year, form=c.form)
+            report = collection_status(c.inbox, units, department=c.department, year=c.year, form=c.form,
+                                       previous=baseline)
         return c, report
 
     def receive(self, items: list[tuple[str, bytes]]) -> tuple[list[dict], object, Collection]:
@@ -230,7 +246,7 @@ def unit_page(request: Request):
     site: Site = request.app.state.site
     c, report = site.status()
     code = request.path_params["code"]
-    detail = unit_detail(report, code, c.form)
+    detail = unit_detail(report, code, c.form, previous=site.baseline(c))
     if detail is None:
         return message_page(request, f"名单中没有单位编码为“{code}”的单位：请从收集情况页面选择单位", 404, "找不到单位")
     row = detail.row
@@ -253,13 +269,13 @@ def annotated(request: Request):
     site: Site = request.app.state.site
     c, report = site.status()
     code = request.path_params["code"]
-    detail = unit_detail(report, code, c.form)
+    detail = unit_detail(report, code, c.form, previous=site.baseline(c))
     if detail is None or detail.row.entry is None:
         return message_page(request, "这个单位还没有报送文件，没有标注副本可以下载", 404, "没有标注副本")
     entry = detail.row.entry
     output_folder(c.results_dir, what="标注副本文件夹", folders=[c.inbox])
     _, written = check_and_annotate([entry.full_path], c.results_dir, roster=site.roster(c), department=c.department,
-                                    year=c.year, form=c.form)
+                                    year=c.year, form=c.form, previous=site.baseline(c))
     path = written[0] if written else None
     if path is None:
         return message_page(request, f"“{entry.name}”无法生成标注副本：{entry.problem or '文件无法读取'}。"
@@ -302,8 +318,9 @@ def _merge_work(site: Site, skip_invalid: bool):
             units = site.roster(c)
             job.total = len(collect_paths([c.inbox]))
             job.stage = "读取并校验各单位的文件"
+            baseline = site.baseline(c)
             result = merge_files([c.inbox], c.summary_path, roster=units, department=c.department, year=c.year,
-                                 skip_invalid=skip_invalid, form=c.form, progress=job.tick)
+                                 skip_invalid=skip_invalid, form=c.form, progress=job.tick, previous=baseline)
         except (MergeRefused, ReconciliationError, *KNOWN) as exc:
             raise _refusal(exc) from None
         job.file, job.download_name = result.path, result.path.name
@@ -332,10 +349,24 @@ def _templates_work(site: Site):
             job.stage = "生成各单位的模板"
             output_folder(c.templates_dir, what="模板文件夹")
             prefill = load_budget(c.budget, units, c.form) if c.budget else None
+            baseline = site.baseline(c)
             paths = write_templates(units, c.department, c.year, c.templates_dir, budget=prefill,
-                                    deadline=parse_deadline(c.deadline, c.year), form=c.form, progress=job.tick)
+                                    deadline=parse_deadline(c.deadline, c.year), form=c.form, progress=job.tick,
+                                    previous=baseline)
         except KNOWN as exc:
             raise _refusal(exc) from None
+        if baseline is not None:                 # what `jixiao templates` says about last year's file
+            from ..spec import load_form
+
+            job.lines.extend(baseline.summary_lines(load_form(c.form)))
+            if baseline.year is not None and baseline.year >= c.year:
+                job.lines.append(f"注意：上年文件的标题是 {baseline.year} 年度，本次收集的是 {c.year} 年度：请确认没有选错文件")
+            missing = baseline.unmatched(units)
+            if missing:
+                job.lines.append(f"上年文件中有 {missing} 个单位不在本年名单中，它们的内容没有带入")
+            started_from = [u for u in units.units if baseline.projects_for(u)]
+            job.lines.append(f"{len(started_from)} 份模板从上年开始填（名单中其余 {len(units.units) - len(started_from)} "
+                             "个单位上年没有经常性项目，模板为空白）")
         job.stage = "打包"
         name = safe_filename(f"{c.department}{c.year}年度模板（{len(paths)}份）", ".zip")
         target = site.scratch() / job.id / name
