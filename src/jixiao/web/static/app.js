@@ -46,30 +46,53 @@
     return li;
   }
 
-  function uploadOne(file) {
-    const li = say("正在上传并校验“" + file.name + "”…", "busy");
+  // 一次请求上传一批文件（最多 BATCH_FILES 个、合计不超过 BATCH_BYTES）：服务器每批只扫描一次收件箱。
+  const BATCH_FILES = 20, BATCH_BYTES = 32 * 1024 * 1024;
+
+  function batches(files) {
+    const out = [];
+    let current = [], size = 0;
+    files.forEach(function (file) {
+      if (current.length && (current.length >= BATCH_FILES || size + file.size > BATCH_BYTES)) {
+        out.push(current); current = []; size = 0;
+      }
+      current.push(file); size += file.size;
+    });
+    if (current.length) out.push(current);
+    return out;
+  }
+
+  function uploadBatch(files) {
+    const lines = files.map(function (file) { return say("正在上传并校验“" + file.name + "”…", "busy"); });
     const body = new FormData();
-    body.append("file", file, file.name);
+    files.forEach(function (file) { body.append("file", file, file.name); });
     return fetch("/upload", { method: "POST", body: body, headers: HEADERS, credentials: "same-origin" })
       .then(function (response) {
         return response.json().catch(function () { return { error: "服务器没有回应（" + response.status + "）：请重试" }; });
       })
       .then(function (answer) {
-        if (answer.error) { li.textContent = "“" + file.name + "”：" + answer.error; li.className = "bad"; return; }
-        const r = answer.results[0];
-        li.textContent = r.message;
-        li.className = !r.ok ? "bad" : r.status === "通过" ? "ok" : r.status === "有错误" ? "bad" : "warn";
+        if (answer.error) {
+          lines.forEach(function (li, i) { li.textContent = "“" + files[i].name + "”：" + answer.error; li.className = "bad"; });
+          return;
+        }
+        answer.results.forEach(function (r, i) {
+          const li = lines[i];
+          li.textContent = r.message;
+          li.className = !r.ok ? "bad" : r.status === "通过" ? "ok" : r.status === "有错误" ? "bad" : "warn";
+        });
         showStatus(answer.html);
       })
       .catch(function () {
-        li.textContent = "“" + file.name + "”没有上传：与 jixiao 的连接中断，请确认 jixiao serve 仍在运行后重试";
-        li.className = "bad";
+        lines.forEach(function (li, i) {
+          li.textContent = "“" + files[i].name + "”没有上传：与 jixiao 的连接中断，请确认 jixiao serve 仍在运行后重试";
+          li.className = "bad";
+        });
       });
   }
 
   function uploadAll(files) {
-    Array.from(files).forEach(function (file) {
-      queue = queue.then(function () { return uploadOne(file); });
+    batches(Array.from(files)).forEach(function (batch) {
+      queue = queue.then(function () { return uploadBatch(batch); });
     });
     return queue;
   }
