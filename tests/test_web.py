@@ -606,6 +606,7 @@ def test_serve_runs_the_page_until_stopped(folder):
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
             lines.append(line)
+        assert any("应报 3 家" in line for line in lines), lines      # the inbox scanned before the page is served
         url = re.search(r"http://\S+", "".join(lines))[0]
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url, timeout=30) as answer:
