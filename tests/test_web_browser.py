@@ -210,3 +210,32 @@ def test_a_long_merge_shows_its_progress(site, page, fixed_returns, tmp_path, mo
     wb = openpyxl.load_workbook(summary)
     assert "汇总" in wb.sheetnames
     wb.close()
+
+
+def test_with_a_token_the_address_opens_the_page_and_nothing_else_does(tmp_path, roster_path, browser,
+                                                                          fixed_returns):
+    from jixiao.web.server import start_in_thread
+
+    folder = tmp_path / "c"
+    init_collection(folder, roster_path, DEPT, 2023)
+    running = start_in_thread(folder, port=0, token="a-long-token-1234")
+    try:
+        assert "?token=a-long-token-1234" in running.url
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(running.url)
+            assert "token" not in page.url                      # the address was cleaned, a cookie holds it
+            page.set_input_files("#file-input", [str(fixed_returns["310001"])])
+            row(page, "310001", "通过").wait_for()
+        finally:
+            context.close()
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            answer = page.goto(running.url.split("?")[0])
+            assert answer.status == 403 and "需要访问口令" in page.inner_text("body")
+        finally:
+            context.close()
+    finally:
+        running.stop()
