@@ -207,3 +207,31 @@ def test_annotated_copy_marks_cells_without_losing_their_format(tmp_path, seed_r
     assert value.alignment.horizontal == "right" and value.number_format == "@"
     guidance = wb["校验结果"]["A2"].value
     assert "系统读取时不会把它当作数据" in guidance and "删除" not in guidance
+
+
+def test_check_from_a_thread_starts_clean_workers(seed_returns, fixed_returns, roster, tmp_path):
+    """The web page checks from a server thread: its worker processes come from a forkserver (a
+    fork of a threaded process can hang on a lock another thread held), with the same findings."""
+    import threading
+    from jixiao.check import _pool_context
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    sources = [seed_returns["310002"], fixed_returns["310001"]]
+    for i in range(18):
+        shutil.copyfile(sources[i % 2], folder / f"{i:02d}_{sources[i % 2].name}")
+    files = sorted(folder.glob("*.xlsx"))
+    serial = [r.findings for r in check_files(files, roster=roster, workers=1)]
+    seen = {}
+
+    def run():
+        seen["context"] = _pool_context()
+        seen["findings"] = [r.findings for r in check_files(files, roster=roster, workers=2)]
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if threading.active_count() == 1:
+        assert _pool_context() is None         # a single-threaded process (the CLI) forks
+    assert seen["context"].get_start_method() == "forkserver"
+    assert seen["findings"] == serial

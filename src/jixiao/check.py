@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -136,6 +138,16 @@ def _check_chunk(args) -> tuple[list[FileReport], list[tuple]]:
     return reports, extracted
 
 
+def _pool_context():
+    """How worker processes start. fork() is the quickest, but a process with other threads (the
+    web page's server) may hold a lock in one of them that the forked child then waits on for
+    ever (Python 3.12 warns of it): there the workers come from a forkserver, a clean
+    single-threaded process."""
+    if threading.active_count() > 1 and "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
 def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, workers: int | None = None, *,
                    extract: tuple[Extract, ...] = (), keep_cells: bool = False) -> Checked:
     """Read and validate every file, CHUNK_FILES at a time: each chunk is read, checked (every rule
@@ -163,8 +175,8 @@ def read_and_check(paths: list[Path], form: str, ctx: Context, progress=None, wo
         for chunk in chunks:
             take(_check_chunk(chunk))
         return checked
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_set_previous,
-                             initargs=(ctx.previous,)) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_pool_context(),
+                             initializer=_set_previous, initargs=(ctx.previous,)) as pool:
         for result in pool.map(_check_chunk, chunks):
             take(result)
     return checked
