@@ -4,6 +4,7 @@
     python benchmarks/run.py --sizes 100,1000   only these N (the large unit too, unless --no-large)
     python benchmarks/run.py --quick            N = 100 and the large unit
     python benchmarks/run.py --profile 1000     cProfile (+ pyinstrument) of check and merge at N = 1,000
+    make bench ARGS="--profile 1000"            the same through make (installs the bench extra)
 
 Every figure that is judged is a ratio of two times measured in this run on the same input:
   check      / read floor               python-calamine loading every cell of every sheet of
@@ -17,11 +18,12 @@ and linear in N: the ratio at the largest N no worse than at N = 100.
 
 How: each measurement is a fresh child process (imports first, then a perf_counter around the
 call); the commands are the real CLI (`jixiao.cli.app`) run in that child, with timers wrapped
-around the library functions it calls (check_files, read_all, check_submissions, merge_files,
+around the library functions it calls (check_files, read_and_check, merge_files, consolidate,
 write_summary, reconcile, write_templates, …) to give the library time and its phases. The
 parent times the child's whole process (imports, interpreter exit), reads its peak memory
 (ru_maxrss of the main process and of the largest worker: check reads in worker processes when
-there are ≥ 16 files) and how much CPU other processes used meanwhile (the machine is shared).
+there are ≥ 16 files; and the whole process tree's memory together, sampled) and how much CPU
+other processes used meanwhile (the machine is shared).
 merge is given the file list, not the folder, so the ledger is not measured there; the `folder`
 column is one extra run on a folder of the same files (first scan: ledger created, then merge)
 for N ≤ --folder-max. Times under 5 s are best of 3. See benchmarks/README.md.
