@@ -85,5 +85,5 @@ def test_columns_past_z(tmp_path):
     path = tmp_path / "wide.xlsx"
     row = [f"c{i}" for i in range(60)]
     write(path, [row], True)
-    assert xlsxscan.column_letters(27) == "AB" and xlsxscan.column_index("AB") == 27
+    assert xlsxscan.column_letter(27) == "AB" and xlsxscan.column_index("AB") == 27
     assert next(xlsxscan.iter_rows(path, "明细 & <表>", (0, 27, 59)))[1] == ("c0", "c27", "c59")

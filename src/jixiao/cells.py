@@ -148,6 +148,14 @@ def _to_date(value: object, date1904: bool = False) -> tuple[dt.date | None, boo
     raise ValueError(value)
 
 
+def column_index(letters: str) -> int:
+    """Excel letters → 0-based column index (A → 0, AB → 27)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 def column_letter(index: int) -> str:
     """0-based column index → Excel letters."""
     letters = ""

@@ -67,6 +67,15 @@ def run_demo(out_dir: str | Path = "demo-out", say=print) -> DemoResult:
     return result
 
 
+def _say_report(report, say, shown, with_rule: bool = False) -> None:
+    """A file's counts, then the findings `shown` picks, one line each."""
+    say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
+    for f in report.findings:
+        if shown(f):
+            mark = "✗" if f.severity == "error" else "!"
+            say(f"     {mark} {f.rule + ' ' if with_rule else ''}{f.where} {f.message}")
+
+
 def _received_at(path: Path, when: dt.datetime) -> None:
     """Units' files arrive over days; the ledger takes a file's save time as its receipt time."""
     os.utime(path, (when.timestamp(), when.timestamp()))
@@ -113,10 +122,7 @@ def run_round(plan: dict, folder: Path, say=print) -> RoundResult:
     result.first_round = check_files(first_files, roster=roster, department=department, year=year, form=form,
                                      keep_cells=True)
     for report in result.first_round:
-        say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
-        for f in report.findings:
-            if f.severity == "error":
-                say(f"     ✗ {f.where} {f.message}")
+        _say_report(report, say, lambda f: f.severity == "error")
         annotated = annotate(report, spec, folder / "3-校验结果")
         if annotated:
             result.annotated.append(annotated)
@@ -190,10 +196,7 @@ def run_next_year(plan: dict, first: dict, summary: Path, folder: Path, say=prin
     result.first_round = check_files(files, roster=roster, department=department, year=year, form=form,
                                      previous=baseline)
     for report in result.first_round:
-        say(f"   {report.path.name}：{report.errors} 个错误，{report.warnings} 个提示")
-        for f in report.findings:
-            if f.severity == "error" or f.rule.startswith("Y-"):
-                say(f"     {'✗' if f.severity == 'error' else '!'} {f.rule} {f.where} {f.message}")
+        _say_report(report, say, lambda f: f.severity == "error" or f.rule.startswith("Y-"), with_rule=True)
     say("4. 汇总：绩效指标明细有上年指标值和与上年比较，汇总表有比上年降低和本年新增的指标数")
     result.merge = merge_files([inbox], folder, roster=roster, department=department, year=year, form=form,
                                previous=baseline)

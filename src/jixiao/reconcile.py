@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .blocks import anchor_text
-from .cells import CENT, clean_text, money_text, to_decimal
+from .cells import CENT, clean_text, column_index, money_text, to_decimal
 from .errors import ReconciliationError
 from .merge import Consolidated
 from .xlsxscan import header_row, iter_rows
@@ -44,18 +44,11 @@ _SUM = re.compile(r"^SUM\(([A-Z]+)(\d+):([A-Z]+)(\d+)\)$")
 _SUMIFS = re.compile(r'^SUMIFS\(([A-Z]+)(\d+):([A-Z]+)(\d+),\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+),"([^"]*)"\)$')
 
 
-def _col(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
 def summary_formulas(path: Path) -> dict[tuple[int, int], str]:
     """(row, col) → formula text of every formula on the 汇总 sheet (the workbook's first sheet)."""
     with zipfile.ZipFile(path) as zf:
         xml = zf.read("xl/worksheets/sheet1.xml")
-    return {(int(m[2]) - 1, _col(m[1].decode())): m[3].decode().replace("&quot;", '"')
+    return {(int(m[2]) - 1, column_index(m[1].decode())): m[3].decode().replace("&quot;", '"')
             for m in _CELL_F.finditer(xml)}
 
 
@@ -70,11 +63,11 @@ def recalculated(formula: str, grid: list[list]) -> Decimal | None:
 
     m = _SUM.match(formula)
     if m:
-        c = _col(m[1])
+        c = column_index(m[1])
         return sum((number(value(r, c)) for r in range(int(m[2]) - 1, int(m[4]))), Decimal(0))
     m = _SUMIFS.match(formula)
     if m:
-        c, k = _col(m[1]), _col(m[5])
+        c, k = column_index(m[1]), column_index(m[5])
         return sum((number(value(r, c)) for r in range(int(m[2]) - 1, int(m[4]))
                     if clean_text(value(r, k)) == m[9]), Decimal(0))
     return None

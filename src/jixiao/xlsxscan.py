@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Iterator
 from xml.sax.saxutils import unescape
 
+from .cells import column_index, column_letter
+
 CHUNK = 1 << 20
 
 _SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
@@ -38,23 +40,6 @@ def _text(raw: bytes) -> str:
     literal "_x0100_" as "_x005F_x0100_")."""
     text = unescape(raw.decode("utf-8"), _ESCAPES)
     return _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
-
-
-def column_index(letters: str) -> int:
-    """A → 0, Z → 25, AA → 26."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -101,7 +86,7 @@ def _value(attrs: bytes, body: bytes | None, shared: list[str]):
 def iter_rows(path: str | Path, sheet: str, columns: tuple[int, ...]) -> Iterator[tuple[int, tuple]]:
     """(0-based row, values of `columns` in that order, None where empty) for every row the sheet
     XML holds, streaming."""
-    wanted = {column_letters(c).encode(): i for i, c in enumerate(columns)}
+    wanted = {column_letter(c).encode(): i for i, c in enumerate(columns)}
     with zipfile.ZipFile(path) as zf:
         shared = _shared_strings(zf)
         with zf.open(sheet_parts(zf)[sheet]) as xml:
