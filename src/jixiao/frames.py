@@ -28,30 +28,30 @@ TEXT_TYPES = {"text", "longtext", "code", "project_ref", "level1", "level2", "un
 
 @emits("P-08", "P-11", "P-04", "P-14", "P-15", "P-16", "F-01", "F-12", "F-13")
 def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[str, pd.DataFrame]:
-    """Typed frames of every table over all files; unusable cells become findings and None."""
+    """Typed frames of every table over all files; unusable cells become findings and None.
+
+    Column by column: a column of plain text (the great majority) is typed in one pass through
+    the cached text normaliser; only its unusual cells (a formula, an Excel error, invisible
+    characters, past a cell's length) and the dates, amounts and counts go through _typed."""
     frames = {}
     for sheet in spec.data_sheets:
-        records = []
         ids = sheet.ids
+        columns: dict[str, list] = {"_sub": [], "_row": [], **{fid: [] for fid in ids}}
+        width = len(sheet.fields)
         for i, sub in enumerate(subs):
             table = sub.tables.get(sheet.key)
-            if table is None:
+            if table is None or not table.rows:
                 continue
             report = Reporter(spec, out[i], build_frames)
             formulas = {cell: text for (name, cell), text in sub.formulas.items() if name == table.sheet}
-            for r, values in table.rows:
-                record = {"_sub": i, "_row": r}
-                for f, raw in zip(sheet.fields, values):
-                    if raw is not None and formulas and f.id in table.columns and table.cell(r, f.id) in formulas:
-                        report.at(sub, sheet.key, r, f.id, "P-08", formula=formulas[table.cell(r, f.id)][:60])
-                        bad.add((sub.file, table.sheet, table.cell(r, f.id)))
-                        raw = None
-                    elif isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw)):
-                        raw = _text_cell(f, raw, sub, sheet.key, r, report, bad)
-                    record[f.id] = None if raw is None else _typed(f, raw, sub, sheet.key, r, report, bad, spec)
-                records.append(record)
-        columns = ["_sub", "_row", *ids]
-        df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+            rows = [r for r, _ in table.rows]
+            columns["_sub"].extend([i] * len(rows))
+            columns["_row"].extend(rows)
+            raw_columns = zip(*(values if len(values) == width else (list(values) + [None] * width)[:width]
+                                for _, values in table.rows))
+            for f, raw in zip(sheet.fields, raw_columns):
+                columns[f.id].extend(_typed_column(f, raw, rows, sub, sheet.key, table, formulas, report, bad, spec))
+        df = pd.DataFrame(columns, columns=["_sub", "_row", *ids])
         # Object columns with None for "missing": pandas would otherwise infer str/float dtypes with NaN.
         frames[sheet.key] = df.astype(object).where(df.notna(), None)
     ind = frames["indicators"]
@@ -62,6 +62,32 @@ def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[s
     else:
         ind["_iv"] = pd.Series(dtype=object)
     return frames
+
+
+def _unusual(raw) -> bool:
+    """A text cell that needs _text_cell: an Excel error's #, past half a cell, invisible characters."""
+    return isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw))
+
+
+def _typed_column(f, raw: tuple, rows: list[int], sub, table_key: str, table, formulas: dict, report: Reporter,
+                  bad: set, spec: FormSpec) -> list:
+    """One field's cells of one file, typed (see build_frames)."""
+    formula_rows = set()
+    if formulas and f.id in table.columns:
+        formula_rows = {r for r, value in zip(rows, raw) if value is not None and table.cell(r, f.id) in formulas}
+    plain_text = f.type in TEXT_TYPES or f.type not in ("date", "amount", "count", "operator", "value")
+    if plain_text and not formula_rows and not any(map(_unusual, raw)):
+        return [None if value is None else clean_text(value) for value in raw]
+    typed = []
+    for r, value in zip(rows, raw):
+        if r in formula_rows:
+            report.at(sub, table_key, r, f.id, "P-08", formula=formulas[table.cell(r, f.id)][:60])
+            bad.add((sub.file, table.sheet, table.cell(r, f.id)))
+            value = None
+        elif _unusual(value):
+            value = _text_cell(f, value, sub, table_key, r, report, bad)
+        typed.append(None if value is None else _typed(f, value, sub, table_key, r, report, bad, spec))
+    return typed
 
 
 def frame_records(df: pd.DataFrame) -> list[dict]:
