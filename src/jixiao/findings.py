@@ -28,7 +28,7 @@ class Rule:
         return {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)    # a province's check keeps 100,000 and more
 class Finding:
     file: str
     sheet: str
