@@ -325,47 +325,63 @@ def wait_quiet(limit: float, threshold: float = 0.3) -> None:
         time.sleep(2)
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants together, MB (from /proc; 0 if gone)."""
+def _tree(root: int) -> list[int]:
+    """A process and all its descendants (from /proc)."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
+                parents[int(entry.name)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        pid = int(entry.name)
-        parents[pid], rss[pid] = int(fields[1]), int(fields[21])   # ppid, rss in pages
     tree, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
         kids = [c for c, parent in parents.items() if parent == pid and c not in tree]
         tree.update(kids)
         frontier += kids
-    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return sorted(tree)
+
+
+def _memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(sum of RSS, sum of PSS) of the processes, MB. Worker processes are forked from the main
+    one and share its pages (the interpreter, pandas): RSS counts those once per process, PSS
+    divides each shared page among the processes that map it — the memory the tree really takes."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
 
 
 class TreeMemory:
-    """Samples the whole process tree's RSS every 0.1 s while a measurement runs: ru_maxrss only
+    """Samples the whole process tree's memory every 0.1 s while a measurement runs: ru_maxrss only
     gives the largest single process, and check and merge run worker processes beside the main one."""
 
     def __init__(self, pid: int):
         import threading
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self.pid, self.peak_rss, self.peak_pss, self._stop = pid, 0.0, 0.0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            self.peak = max(self.peak, _tree_rss_mb(self.pid))
+            rss, pss = _memory_mb(_tree(self.pid))
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak_rss, self.peak_pss
 
 
 def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
@@ -388,7 +404,7 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
                                  str(stem) + ".payload.json"], stdout=out, stderr=err, env=env, cwd=ROOT)
         memory = TreeMemory(proc.pid) if os.path.isdir("/proc") else None
         _, status, usage = os.wait4(proc.pid, 0)
-        tree_peak = memory.stop() if memory else None
+        tree_rss, tree_pss = memory.stop() if memory else (None, None)
         wall, busy1 = time.perf_counter() - started, _busy_seconds()
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -401,7 +417,8 @@ def run_child(task: str, payload: dict, stdout_name: str | None = None) -> dict:
     own = usage.ru_utime + usage.ru_stime
     result["others_cores"] = (max(0.0, (busy1 - busy0) - own) / wall) if busy0 is not None and wall > 0 else None
     result["rss_tree_mb"] = usage.ru_maxrss / 1024
-    result["rss_all_mb"] = tree_peak        # main and workers together, sampled
+    result["rss_all_mb"] = tree_rss         # main and workers together, sampled: RSS (shared pages counted
+    result["pss_all_mb"] = tree_pss         # once per process) and PSS (shared pages divided among them)
     result["stdout"] = str(out_path)
     return result
 
@@ -558,6 +575,18 @@ def _reads_per_file(case: dict) -> str:
     return f"{read / case['files']:.2f} reads per file"
 
 
+def _all_mb(run: dict) -> float | None:
+    """The memory a measurement's process tree took: PSS summed (RSS summed for older results)."""
+    return run.get("pss_all_mb") or run.get("rss_all_mb")
+
+
+def _memory_row(work: str, case: dict, kind: str, limit: float, target: str) -> str:
+    run = case[kind]
+    x = _all_mb(run)
+    return (f"| {work} | {case['label']} | {_mb(x)} MB ({_mb(run.get('rss_all_mb'))} MB) | – | "
+            f"{_mb(x)} MB{' ✓' if x and x < limit else ' ✗'} | {target} |")
+
+
 def headline(cases: list[dict]) -> list[str]:
     """The rows issue #16 asks for, each beside its floor and target."""
     sized = [c for c in cases if c["label"] != "large"]
@@ -574,19 +603,17 @@ def headline(cases: list[dict]) -> list[str]:
         rows.append(f"| `check_files` in process (after imports) | {c['label']} | {_f(c['check']['library'])} s | "
                     f"{_f(fl)} s | {_ratio(c['check']['library'] / fl, 1.2)} | ≤ 1.2× |")
     for c in sized:
-        x = c["check"].get("rss_all_mb")
-        rows.append(f"| `jixiao check` memory, all processes | {c['label']} | {_mb(x)} MB | – | "
-                    f"{_mb(x)} MB{' ✓' if x and x < CHECK_MEMORY_TARGET_MB else ' ✗'} | < {CHECK_MEMORY_TARGET_MB} MB, flat in N |")
+        rows.append(_memory_row("`jixiao check` memory, all processes (PSS; RSS summed)", c, "check",
+                                CHECK_MEMORY_TARGET_MB, f"< {CHECK_MEMORY_TARGET_MB} MB, flat in N"))
     for c in sized:
         fl, wf = c["read_floor"]["seconds"], c["write_floor"]["seconds"]
         rows.append(f"| `merge_files` vs (read floor + plain write of its cells) | {c['label']} | {_f(c['merge']['library'])} s | "
                     f"{_f(fl + wf)} s | {_ratio(c['merge']['library'] / (fl + wf), TARGETS['merge'])} | ≤ 1.5× |")
     for c in sized:
-        x = c["merge"].get("rss_all_mb")
-        rows.append(f"| `jixiao merge` peak memory, all processes | {c['label']} | {_mb(x)} MB | – | "
-                    f"{_mb(x)} MB{' ✓' if x and x < MEMORY_TARGET_MB else ' ✗'} | < {MEMORY_TARGET_MB:,} MB at 3,000 |")
+        rows.append(_memory_row("`jixiao merge` peak memory, all processes (PSS; RSS summed)", c, "merge",
+                                MEMORY_TARGET_MB, f"< {MEMORY_TARGET_MB:,} MB at 3,000"))
     a, b = sized[0], sized[-1]
-    ma, mb = a["merge"].get("rss_all_mb"), b["merge"].get("rss_all_mb")
+    ma, mb = _all_mb(a["merge"]), _all_mb(b["merge"])
     if ma and mb and a is not b:
         rows.append(f"| merge memory growth | {a['label']} → {b['label']} | {_mb(ma)} → {_mb(mb)} MB | – | "
                     f"×{mb / ma:.2f}{' ✓' if mb / ma < 1.3 else ' ✗'} | < ×1.3 |")
@@ -662,13 +689,15 @@ def report(cases: list[dict], meta: dict) -> str:
     # memory
     lines += [f"### peak memory, MB (target < {MEMORY_TARGET_MB:,} for merge, < {CHECK_MEMORY_TARGET_MB} for check, "
               "all processes together)", "",
-              "| case | check, all processes | check main | check largest worker | merge, all processes | merge main "
-              "| merge largest worker | templates main | read floor |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| case | check, all processes: PSS (RSS summed) | check main | check largest worker | "
+              "merge, all processes: PSS (RSS summed) | merge main | merge largest worker | templates main | read floor |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         ch, m = c["check"], c["merge"]
         flag = lambda x, limit: _mb(x) + (" ✗" if x and x > limit else "")  # noqa: E731
-        lines.append(f"| {c['label']} | {flag(ch.get('rss_all_mb'), CHECK_MEMORY_TARGET_MB)} | {_mb(ch['rss_main_mb'])} | "
-                     f"{_mb(ch['rss_workers_mb'])} | {flag(m.get('rss_all_mb'), MEMORY_TARGET_MB)} | "
+        lines.append(f"| {c['label']} | {flag(_all_mb(ch), CHECK_MEMORY_TARGET_MB)} ({_mb(ch.get('rss_all_mb'))}) | "
+                     f"{_mb(ch['rss_main_mb'])} | {_mb(ch['rss_workers_mb'])} | "
+                     f"{flag(_all_mb(m), MEMORY_TARGET_MB)} ({_mb(m.get('rss_all_mb'))}) | "
                      f"{_mb(m['rss_main_mb'])} | {_mb(m['rss_workers_mb'])} | "
                      f"{_mb(c['templates']['rss_main_mb']) if 'templates' in c else '–'} | "
                      f"{_mb(c['read_floor']['rss_main_mb'])} |")
