@@ -195,6 +195,15 @@ def _find_header(rows: list[list], records: dict, indicators: dict) -> _Columns 
     return None
 
 
+def _for_last_year(reason: str) -> str:
+    """The reader's words say what a file is and what a unit should send instead; for last year's
+    file the advice is another one."""
+    what, sep, advice = reason.rpartition("：")
+    if sep and "模板" in advice:
+        return f"{what}：请提供上年的汇总表，或一个含上年绩效指标明细各列的 .xlsx 工作簿"
+    return reason
+
+
 def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
     """Last year's file → the Baseline for `spec`; raises InputError with one sentence per problem."""
     path = Path(path)
@@ -220,7 +229,7 @@ def load_previous(path: str | Path, spec: FormSpec) -> Baseline:
         finally:
             wb.close()
     except Unreadable as exc:
-        raise InputError([f"{what} 无法读取：{exc}"]) from None
+        raise InputError([f"{what} 无法读取：{_for_last_year(str(exc))}"]) from None
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - a file from outside: never a traceback
