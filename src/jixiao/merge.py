@@ -36,7 +36,7 @@ class Indicator:
     value: IndicatorValue
     official: str                        # the value as the official form prints it
     note: str | None
-    values: dict = field(default_factory=dict)     # field id → typed value, every column of the row
+    values: dict = field(default_factory=dict)     # field id → typed value, the row's other columns
 
 
 @dataclass
@@ -265,7 +265,9 @@ def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[list[P
         return first_of_sub.get(sub_i)
 
     indicators = spec.indicators
-    ind_ids = indicators.ids
+    # Indicator.values keeps the columns the Indicator does not already hold (its project, levels
+    # and 三级 are attributes): a province merges half a million indicators.
+    own_ids = [fid for fid in indicators.ids if fid not in ("level1", "level2", "level3") and fid != indicators.link]
     for rec in frame_records(batch.frames["indicators"]):
         project = owner(rec, indicators)
         if project is None:
@@ -275,7 +277,7 @@ def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[list[P
         level2 = spec.resolve_level2(level1, rec["level2"])[0]
         iv: IndicatorValue = rec["_iv"]
         project.indicators.append(Indicator(level1, level2, rec["level3"], iv, format_official(iv, spec.value_style),
-                                            rec.get("note"), {fid: rec[fid] for fid in ind_ids}))
+                                            rec.get("note"), {fid: rec[fid] for fid in own_ids}))
     for table in spec.extra_tables:
         for rec in frame_records(batch.frames[table.key]):
             project = owner(rec, table)
