@@ -68,3 +68,15 @@ def test_exports_neutralise_formula_text():
     assert [neutral(t) for t in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "＝A1", "正常", "1-2")] == \
            ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'＝A1", "正常", "1-2"]
     assert export_safe({"a": ["=x", 1, None, {"b": "\udcc9"}]}) == {"a": ["'=x", 1, None, {"b": "\\xc9"}]}
+
+
+def test_a_long_value_is_quoted_shortened_in_words_not_cut():
+    from jixiao.findings import finding
+    from jixiao.text import brief
+
+    assert brief("甲" * 10, 60) == "甲" * 10
+    long = "项" * 40000
+    quoted = brief(long, 60)
+    assert quoted.startswith("项" * 60) and "以下略，共 40,000 字" in quoted and "…" not in quoted
+    f = finding("P-03", file="x.xlsx", sheet="项目信息", cell="B3", field="nature", value=long, choices="甲、乙", label="项目性质")
+    assert "…" not in f.message and "以下略" in f.message and len(f.message) < 300

@@ -148,9 +148,10 @@ def cell_text(text: str) -> str:
 
 
 def brief(value: object, limit: int = 60) -> str:
-    """A value as a message quotes it: at most `limit` characters, "…" when cut."""
+    """A value as a message quotes it: at most `limit` characters, and when it is longer the
+    message says so in words (never a bare "…", which reads as a message cut off)."""
     text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return text if len(text) <= limit else f"{text[:limit]}（以下略，共 {len(text):,} 字）"
 
 
 # --- what a formula-looking text is ---------------------------------------------------------------
