@@ -71,20 +71,16 @@ def check_and_annotate(paths, out_dir: str | Path, *, roster=None, department: s
     (in the worker that read it): `check --annotate` of thousands of files in flat memory."""
     files = collect_paths(paths)
     names = dict(zip(map(str, files), annotated_names(files)))
-    # the baseline travels with the check (once per worker), not with every chunk of annotations
-    write = partial(_annotate_chunk, form, str(out_dir), names, previous is not None)
+    # the baseline travels with the check (once per worker) and reaches the copies in its Batch
+    write = partial(_annotate_chunk, form, str(out_dir), names)
     checked = read_and_check(files, form, Context(roster, department, year, previous), progress, workers,
                              extract=(write,))
     return checked.reports, [item[0] for item in checked.extracted]
 
 
-def _annotate_chunk(form: str, out_dir: str, names: dict[str, str], with_previous: bool, subs, batch,
-                    reports) -> list[Path | None]:
-    from .check import chunk_previous
-
+def _annotate_chunk(form: str, out_dir: str, names: dict[str, str], subs, batch, reports) -> list[Path | None]:
     spec = load_form(form)
-    previous = chunk_previous() if with_previous else None
-    return [annotate(r, spec, out_dir, names[str(r.path)], previous=previous) for r in reports]
+    return [annotate(r, spec, out_dir, names[str(r.path)], previous=batch.previous) for r in reports]
 
 
 def annotate(report: FileReport, spec: FormSpec, out_dir: str | Path, name: str | None = None,

@@ -107,7 +107,6 @@ class Checked:
 # province's baseline pickles to megabytes. Chunks then carry IN_WORKER in its place.
 IN_WORKER = "baseline-in-worker"
 _worker_previous = None
-_chunk_previous = None            # the baseline of the chunk being checked (for extract functions)
 
 
 def _set_previous(previous) -> None:
@@ -115,17 +114,10 @@ def _set_previous(previous) -> None:
     _worker_previous = previous
 
 
-def chunk_previous():
-    """The baseline (previous.Baseline) of the chunk being checked in this process, or None."""
-    return _chunk_previous
-
-
 def _check_chunk(args) -> tuple[list[FileReport], list[tuple]]:
-    global _chunk_previous
     paths, form, ctx, extract, keep_cells = args
     if isinstance(ctx.previous, str) and ctx.previous == IN_WORKER:
         ctx = replace(ctx, previous=_worker_previous)
-    _chunk_previous = ctx.previous
     spec = load_form(form)
     subs = [read_workbook(p, spec) for p in paths]
     batch = check_submissions(subs, spec, ctx)

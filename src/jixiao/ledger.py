@@ -63,9 +63,8 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from functools import partial
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 

@@ -9,8 +9,8 @@ render.py writes them; publish.py ties both together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from .cells import CENT, EXACT_DIGITS, money_text, significant_digits

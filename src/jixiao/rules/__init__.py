@@ -39,6 +39,7 @@ class Batch:
     """Findings per submission index, plus the typed tables (merge consolidates these)."""
     findings: dict[int, list[Finding]]
     frames: dict[str, pd.DataFrame]
+    previous: object = None       # the baseline (previous.Baseline) the files were checked against
 
     @property
     def projects(self) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def check_submissions(subs: list[Submission], spec: FormSpec, ctx: Context) -> B
             out[i] = explained(findings, subs[i].explanations)
         for table in subs[i].tables.values():
             table.__dict__.pop("_by_row", None)        # the lookup content keys used; not worth pickling
-    return Batch(out, frames)
+    return Batch(out, frames, ctx.previous)
 
 
 def explained(findings: list[Finding], explanations: dict[tuple[str, str], str]) -> list[Finding]:
