@@ -16,12 +16,12 @@ from .publish import MergeResult, merge_files
 from .annotate import annotate
 from .roster import load_roster
 from .diff import change_lines, diff_files
-from .samples import answer_warnings, apply_fixes, fill_template, load_seed, load_units_plan, samples_dir, translate
+from .samples import (answer_warnings, apply_fixes, fill_template, load_seed, load_units_plan, review_carried,
+                      samples_dir, translate)
 from .spec import load_form
 from .status import collection_status, write_status_xlsx
 from .template import write_templates
 from .previous import load_previous
-from .samples import review_carried
 
 
 @dataclass

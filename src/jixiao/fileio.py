@@ -12,6 +12,16 @@ from pathlib import Path
 
 from .errors import OutputError
 
+# The process's umask, read once at import: os.umask() can only be read by setting it, and the web
+# page's threads create files meanwhile (one of them would get mode 0666).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets (mkstemp makes its files private, 0600; an output is not)."""
+    return 0o666 & ~_UMASK
+
 
 def replace_into_place(tmp: Path, target: Path) -> None:
     """Rename tmp onto target; on failure tmp is removed and the reason said in words."""
@@ -100,10 +110,7 @@ def atomic_path(target: str | os.PathLike):
     tmp = Path(name)
     try:
         yield tmp
-        # mkstemp makes the file private (0600); an output gets the mode any new file would get.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, new_file_mode())
     except BaseException:
         _remove(tmp)
         raise

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .cells import clean_text
 from .contract import (CHANGED, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, OFFICIAL_COLUMN, ROW_RECORD, SAME,
-                       SUMMARY_SHEET, UNIT_CODE_LABEL, UNIT_LABEL)
+                       UNIT_CODE_LABEL, UNIT_LABEL)
 from .errors import InputError, Unreadable
 from .frames import _parse_split_cached
 from .package import MAX_COLUMNS, Book, Package, bounded_sheet, load_rows, open_calamine, read_bytes, sniff

@@ -15,14 +15,14 @@ import errno
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .check import WORKBOOK_SUFFIXES
 from .errors import UsageError, Unreadable
-from .package import MAX_FILE_BYTES, ZIP_MAGIC, sniff
+from .fileio import new_file_mode
+from .package import MAX_FILE_BYTES, sniff
 from .text import safe_filename, shown_path
 
 # What the reader can read: Office Open XML workbooks (zip packages). Other names in
@@ -77,8 +77,6 @@ def _refusal(original: str, data: bytes) -> str | None:
         kind = "工作簿" if suffix in WORKBOOK_SUFFIXES else "文件"
         return (f"“{shown}”没有保存：只接收 Excel 工作簿（{'、'.join(ACCEPTED_SUFFIXES)}），这个{kind}的扩展名是"
                 f"“{suffix or '（无）'}”：请上传各单位填好的 .xlsx 模板")
-    if not data.startswith(ZIP_MAGIC):        # sniff() lets only zip packages through; kept explicit
-        return f"“{shown}”没有保存：不是有效的 .xlsx 文件，请使用下发的模板填报"
     return None
 
 
@@ -110,7 +108,7 @@ def _link_new(tmp: Path, target: Path) -> None:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
             raise
     os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    shutil.copyfile(tmp, target)
+    os.replace(tmp, target)                 # onto the name just taken: whole or not at all
 
 
 def receive_return(inbox: str | Path, original_name: str, data: bytes) -> Received:
@@ -135,13 +133,9 @@ def receive_return(inbox: str | Path, original_name: str, data: bytes) -> Receiv
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, new_file_mode())
         for candidate in _candidates(name):
             target = inbox / candidate
-            if candidate in (".", "..") or "/" in candidate or os.sep in candidate:   # never, with a safe name
-                raise ReceiveRefused(f"“{shown_path(original_name)}”没有保存：文件名不能用")
             try:
                 _link_new(tmp, target)
             except FileExistsError:

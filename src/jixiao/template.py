@@ -511,8 +511,6 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
     does not give is filled in beside it), their indicators, last year's value of each in the locked
     reference column, and on 填报说明 what was carried. Dates are the new year's; amounts are not
     carried. None when the unit has nothing from last year."""
-    from .values import format_official
-
     projects = baseline.projects_for(unit)
     if not projects:
         return None
@@ -588,7 +586,7 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
 
 def _names(projects, limit: int = 5) -> str:
     names = [f"“{brief(p.name, 30)}”" for p in projects[:limit]]
-    return "、".join(names) + (f" 等" if len(projects) > limit else "")
+    return "、".join(names) + ("等" if len(projects) > limit else "")
 
 
 def write_templates(roster: Roster, department: str, year: int, out_dir: str | Path, *,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -42,6 +41,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..collection import Collection
 from ..errors import InputError, MergeRefused, OutputError, ReconciliationError, SpecError, UsageError
+from ..fileio import atomic_path
 from ..package import MAX_FILE_BYTES
 from ..receive import ReceiveRefused, receive_return
 from ..text import safe_filename, shown_path
@@ -264,15 +264,14 @@ def unit_page(request: Request):
 def annotated(request: Request):
     from ..annotate import check_and_annotate
     from ..preflight import output_folder
-    from ..status import unit_detail
 
     site: Site = request.app.state.site
     c, report = site.status()
     code = request.path_params["code"]
-    detail = unit_detail(report, code, c.form, previous=site.baseline(c))
-    if detail is None or detail.row.entry is None:
+    row = next((r for r in report.rows if r.unit.code == code), None)
+    if row is None or row.entry is None:
         return message_page(request, "这个单位还没有报送文件，没有标注副本可以下载", 404, "没有标注副本")
-    entry = detail.row.entry
+    entry = row.entry
     output_folder(c.results_dir, what="标注副本文件夹", folders=[c.inbox])
     _, written = check_and_annotate([entry.full_path], c.results_dir, roster=site.roster(c), department=c.department,
                                     year=c.year, form=c.form, previous=site.baseline(c))
@@ -370,12 +369,9 @@ def _templates_work(site: Site):
         job.stage = "打包"
         name = safe_filename(f"{c.department}{c.year}年度模板（{len(paths)}份）", ".zip")
         target = site.scratch() / job.id / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{job.id}.zip.tmp")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in paths:
                 zf.write(path, path.name)
-        os.replace(partial, target)
         job.file, job.download_name = target, name
         job.message = f"已生成 {len(paths)} 份模板，也保存在收集文件夹的 {c.templates_dir.name}/ 中"
     return work
