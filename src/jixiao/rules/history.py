@@ -27,7 +27,8 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
     out: list[Finding] = []
     if baseline is None or not spec.indicators.has("project"):
         return out
-    from ..previous import compare
+    from ..previous import compare, match
+    from ..values import format_official
     from ..roster import Unit
 
     report = Reporter(spec, out, check_history)
@@ -54,7 +55,7 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
             if pkey not in rows:
                 first = p.indicators[0] if p.indicators else None
                 if spec.rule_on("Y-03"):
-                        out.append(finding(
+                    out.append(finding(
                         "Y-03", file=sub.file, sheet=sub.projects.sheet,
                         cell=sub.projects.cell(sub.projects.header_row, "name"), field=spec.projects.label("name"),
                         content=f"previous:{normalize_label(p.name)}", **words, project=p.name,
@@ -62,28 +63,18 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
                         previous=first.official if first else ""))
                 continue
             mine = current.get((sub_i, pkey), [])
-            by_key = {(_l1(spec, r), _l2(spec, r), label_key(r["level3"])): r for r in reversed(mine)}
-            by_name: dict[str, list[dict]] = {}
-            for r in mine:
-                by_name.setdefault(label_key(r["level3"]), []).append(r)
-            taken: set[int] = set()
-            missing = []
-            for pi in p.indicators:
-                rec = by_key.get(pi.key())
-                if rec is None or id(rec) in taken:
-                    same_name = [r for r in by_name.get(label_key(pi.level3), []) if id(r) not in taken]
-                    rec = same_name[0] if len(same_name) == 1 else None
-                if rec is None:
-                    missing.append(pi)
+            # the matching the 汇总表's 与上年比较 and the annotated copy's reference column use
+            found = match(p.indicators, [(r["level1"], r["level2"], r["level3"]) for r in mine], spec)
+            for rec, pi in zip(mine, found):
+                if pi is None:
                     continue
-                taken.add(id(rec))
                 iv = rec["_iv"]
                 if compare(pi.value, iv) == LOWER:
-                    from ..values import format_official
-
                     how = "低于" if iv.kind == "quant" else "不再是数值，不如"
                     report.at(sub, "indicators", int(rec["_row"]), "value", "Y-01", name=rec["level3"],
                               value=format_official(iv), previous=pi.official, how=how)
+            matched = {id(pi) for pi in found if pi is not None}
+            missing = [pi for pi in p.indicators if id(pi) not in matched]
             if missing and spec.rule_on("Y-02"):
                 for pi in missing:
                     # keyed by the indicator, so that the unit answers each on its own
@@ -93,13 +84,3 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
                         previous=pi.official, content="previous:" + ":".join(pi.key()) + f":{pkey}"))
     return out
 
-
-def _l1(spec: FormSpec, rec: dict) -> str:
-    l1, _ = spec.resolve_level1(rec.get("level1") or "")
-    return normalize_label(l1 or rec.get("level1"))
-
-
-def _l2(spec: FormSpec, rec: dict) -> str:
-    l1, _ = spec.resolve_level1(rec.get("level1") or "")
-    l2, _ = spec.resolve_level2(l1, rec.get("level2") or "") if l1 else (None, False)
-    return normalize_label(l2 or rec.get("level2"))
