@@ -235,16 +235,11 @@ def templates(
     if baseline is not None:
         from .spec import load_form
 
-        for line in baseline.summary_lines(load_form(form)):
+        lines, warnings = baseline.template_lines(load_form(form), units, year_)
+        for line in lines:
             out.print(shown(line))
-        if baseline.year is not None and baseline.year >= year_:
-            err.print(f"[yellow]注意：[/]上年文件的标题是 {baseline.year} 年度，本次收集的是 {year_} 年度：请确认没有选错文件")
-        missing = baseline.unmatched(units)
-        if missing:
-            out.print(f"上年文件中有 {missing} 个单位不在本年名单中，它们的内容没有带入")
-        started_from = [u for u in units.units if baseline.projects_for(u)]
-        out.print(f"{len(started_from)} 份模板从上年开始填（名单中其余 {len(units.units) - len(started_from)} 个单位上年没有"
-                  "经常性项目，模板为空白）")
+        for line in warnings:
+            err.print(f"[yellow]注意：[/]{shown(line)}")
     out.print(f"已生成 {len(paths)} 份模板：{shown(output)}（用时 {time.perf_counter() - started:.1f} 秒）")
 
 

@@ -113,6 +113,20 @@ class Baseline:
                          f"{spec.indicators.label('level3')}，未读取")
         return lines
 
+    def template_lines(self, spec: FormSpec, roster, year: int) -> tuple[list[str], list[str]]:
+        """(lines, warnings) that `templates` prints (and the web page shows) after starting this
+        year's templates from the file: summary_lines, the roster's units it has nothing for."""
+        lines, warnings = self.summary_lines(spec), []
+        if self.year is not None and self.year >= year:
+            warnings.append(f"上年文件的标题是 {self.year} 年度，本次收集的是 {year} 年度：请确认没有选错文件")
+        missing = self.unmatched(roster)
+        if missing:
+            lines.append(f"上年文件中有 {missing} 个单位不在本年名单中，它们的内容没有带入")
+        started = sum(1 for u in roster.units if self.projects_for(u))
+        lines.append(f"{started} 份模板从上年开始填（名单中其余 {len(roster.units) - started} 个单位上年没有"
+                     "经常性项目，模板为空白）")
+        return lines, warnings
+
 
 # --- comparing a value with last year's --------------------------------------------------------
 

@@ -335,7 +335,6 @@ def _merge_work(site: Site, skip_invalid: bool):
 
 
 def _templates_work(site: Site):
-    from ..collection import parse_deadline
     from ..preflight import output_folder
     from ..roster import load_budget
     from ..template import write_templates
@@ -350,22 +349,15 @@ def _templates_work(site: Site):
             prefill = load_budget(c.budget, units, c.form) if c.budget else None
             baseline = site.baseline(c)
             paths = write_templates(units, c.department, c.year, c.templates_dir, budget=prefill,
-                                    deadline=parse_deadline(c.deadline, c.year), form=c.form, progress=job.tick,
+                                    deadline=c.deadline, form=c.form, progress=job.tick,
                                     previous=baseline)
         except KNOWN as exc:
             raise _refusal(exc) from None
         if baseline is not None:                 # what `jixiao templates` says about last year's file
             from ..spec import load_form
 
-            job.lines.extend(baseline.summary_lines(load_form(c.form)))
-            if baseline.year is not None and baseline.year >= c.year:
-                job.lines.append(f"注意：上年文件的标题是 {baseline.year} 年度，本次收集的是 {c.year} 年度：请确认没有选错文件")
-            missing = baseline.unmatched(units)
-            if missing:
-                job.lines.append(f"上年文件中有 {missing} 个单位不在本年名单中，它们的内容没有带入")
-            started_from = [u for u in units.units if baseline.projects_for(u)]
-            job.lines.append(f"{len(started_from)} 份模板从上年开始填（名单中其余 {len(units.units) - len(started_from)} "
-                             "个单位上年没有经常性项目，模板为空白）")
+            lines, warnings = baseline.template_lines(load_form(c.form), units, c.year)
+            job.lines.extend(lines + [f"注意：{w}" for w in warnings])
         job.stage = "打包"
         name = safe_filename(f"{c.department}{c.year}年度模板（{len(paths)}份）", ".zip")
         target = site.scratch() / job.id / name
