@@ -481,16 +481,12 @@ def serve(
             fail("当前文件夹不是收集文件夹：请写出收集文件夹，如 jixiao serve 2023绩效目标（建立方法见 jixiao init --help）")
         _say_collection(c)
 
-        def warm():
-            """The first scan of the inbox, here with its progress bar: `status` as the page asks for it."""
+        def warm(site):
+            """The first scan of the inbox, here with its progress bar: the page's own status()."""
             from .check import collect_paths
-            from .status import collection_status
 
-            units = load_roster(c.roster)
-            baseline = _previous(None, c, c.form)
             with progress_bar(len(collect_paths([c.inbox])), "扫描收件箱", False) as tick:
-                report = collection_status(c.inbox, units, department=c.department, year=c.year, form=c.form,
-                                           progress=tick, previous=baseline)
+                _, report = site.status(progress=tick)
             out.print(shown(report.summary_line()))
 
         run(c.folder, host=host, port=port, token=token, open_browser=not no_browser,

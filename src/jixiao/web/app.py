@@ -106,7 +106,7 @@ class Site:
             self._scratch = None
 
     # -- the library calls ----------------------------------------------------------------------
-    def status(self):
+    def status(self, progress=None):
         """collection_status() as `jixiao status` runs it in the collection folder."""
         from ..status import collection_status
 
@@ -115,7 +115,7 @@ class Site:
         baseline = self.baseline(c)
         with self.scan_lock:
             report = collection_status(c.inbox, units, department=c.department, year=c.year, form=c.form,
-                                       previous=baseline)
+                                       progress=progress, previous=baseline)
         return c, report
 
     def receive(self, items: list[tuple[str, bytes]]) -> tuple[list[dict], object, Collection]:

@@ -142,13 +142,13 @@ def start_in_thread(folder: str | Path, host: str = "127.0.0.1", port: int = 0, 
 
 def serve(folder: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
           open_browser: bool = True, say=print, warm=None) -> None:
-    """Serve the collection until Ctrl+C. warm() runs once the port is bound and before the page
+    """Serve the collection until Ctrl+C. warm(site) runs once the port is bound and before the page
     is served (the CLI scans the inbox there, with its progress bar, so the first page is quick)."""
     _logging()
     app, sock, address = prepare(folder, host, port, token)
     if warm is not None:
         try:
-            warm()
+            warm(app.site)
         except BaseException:
             sock.close()
             raise
