@@ -107,6 +107,20 @@ class Consolidated:
             cache[unit_code] = out
         return cache[unit_code]
 
+    def comparisons(self, p: Project) -> list[tuple[str | None, str]]:
+        """(last year's value, 与上年比较 word) per indicator of a record; computed once per record
+        (the 汇总 row, its subtotal and the 明细 rows all ask). Only with a baseline."""
+        cache = self.__dict__.setdefault("_comparisons", {})
+        if id(p) not in cache:
+            from .previous import comparisons
+
+            cache[id(p)] = comparisons(self.previous, p.unit, p.name, p.indicators, self.spec)
+        return cache[id(p)]
+
+    def against_last_year(self, p: Project, word: str) -> int:
+        """How many of a record's indicators compare with last year as `word` (LOWER, NEW …)."""
+        return sum(1 for _previous, w in self.comparisons(p) if w == word)
+
     def filled(self, field_id: str, unit_code: str | None = None) -> bool:
         """Does any record (of the unit) give this amount? A total of nothing is blank, not 0.00."""
         projects = self.projects if unit_code is None else self.projects_of(unit_code)

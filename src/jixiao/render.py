@@ -86,9 +86,6 @@ def write_summary(c: Consolidated, path: Path) -> None:
                                          "strings_to_urls": False, "constant_memory": True})
     wb.set_properties({"title": f"{c.department}{c.year}年度{c.spec.summary_title}", "author": "jixiao"})
     st = _Styles(wb)
-    if c.previous is not None:
-        for p in c.projects:
-            p._baseline, p._spec = c.previous, c.spec
     summary = wb.add_worksheet(SUMMARY_SHEET, worksheet_class=StreamedWorksheet)         # first in the workbook, written once blocks are placed
     places = _write_forms(wb, c, st)
     _write_summary_sheet(summary, c, st, places)
@@ -167,7 +164,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
             serial += 1
             texts = []
             for i, col in enumerate(cols):
-                texts += _summary_cell(ws, row, i, col, serial, status, p, places, st)
+                texts += _summary_cell(ws, c, row, i, col, serial, status, p, places, st)
             ws.set_row(row, row_height(texts))
             row += 1
         _summary_total_row(ws, row, cols, kind_col, first, row - 1, c, st, status, totals)
@@ -187,7 +184,7 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tup
     ws.activate()
 
 
-def _summary_cell(ws, row, i, col, serial, status, p, places, st) -> list:
+def _summary_cell(ws, c, row, i, col, serial, status, p, places, st) -> list:
     """One cell of a record's row; returns the (text, width) pairs that decide the row height."""
     if col.kind == "serial":
         ws.write_number(row, i, serial, st.int)
@@ -219,7 +216,7 @@ def _summary_cell(ws, row, i, col, serial, status, p, places, st) -> list:
     elif col.kind == "count_total":
         ws.write_number(row, i, len(p.indicators), st.int)
     elif col.kind in ("lowered", "new"):
-        ws.write_number(row, i, _against_last_year(p, col.kind), st.int)
+        ws.write_number(row, i, c.against_last_year(p, _COMPARED[col.kind]), st.int)
     elif col.kind == "link":
         sheet, first_row = places[id(p)]
         ws.write_url(row, i, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
@@ -272,7 +269,8 @@ def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st
         elif col.kind == "count_total":
             ws.write_formula(row, i, formula(i), integer, sum(len(p.indicators) for p in projects))
         elif col.kind in ("lowered", "new"):
-            ws.write_formula(row, i, formula(i), integer, sum(_against_last_year(p, col.kind) for p in projects))
+            ws.write_formula(row, i, formula(i), integer,
+                             sum(c.against_last_year(p, _COMPARED[col.kind]) for p in projects))
         elif col.kind == "row_kind":
             ws.write_string(row, i, ROW_SUBTOTAL if sub else ROW_TOTAL, st.helper)
         elif col.kind == "code":
@@ -281,19 +279,7 @@ def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st
             ws.write_blank(row, i, None, text)
 
 
-def _comparisons(p: Project) -> list[tuple[str | None, str]]:
-    """(last year's value, comparison word) per indicator of a project, computed once."""
-    cached = p.__dict__.get("_previous")
-    if cached is None:
-        from .previous import comparisons
-
-        cached = p.__dict__["_previous"] = comparisons(p._baseline, p.unit, p.name, p.indicators, p._spec)
-    return cached
-
-
-def _against_last_year(p: Project, kind: str) -> int:
-    word = LOWER if kind == "lowered" else NEW
-    return sum(1 for _prev, w in _comparisons(p) if w == word)
+_COMPARED = {"lowered": LOWER, "new": NEW}      # 汇总 column kind → the 与上年比较 word it counts
 
 
 # --- 申报表 -------------------------------------------------------------------------------------
@@ -387,7 +373,7 @@ def _write_detail(ws, c: Consolidated, table: SheetSpec, st: _Styles) -> None:
     row = 1
     for p in c.projects:
         items = p.indicators if indicators else p.children.get(table.key, [])
-        against = _comparisons(p) if indicators and c.previous is not None else None
+        against = c.comparisons(p) if indicators and c.previous is not None else None
         for n, item in enumerate(items):
             texts = []
             for col, (kind, fid, _header) in enumerate(columns):
