@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .cells import a1
 from .check import FileReport, collect_paths, read_and_check
-from .contract import EXPLANATION_LABEL, HEADER_ROW, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, meta_prefill
+from .contract import (EXPLANATION_LABEL, HEADER_ROW, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, meta_prefill,
+                       physical_columns)
 from .errors import OutputError
 from .fileio import atomic_path
 from .findings import ERROR
@@ -124,9 +125,7 @@ def _rebuildable(report: FileReport, spec: FormSpec) -> bool:
         table = sub.table(sheet.key)
         if table is None or table.header_row != HEADER_ROW:
             return False
-        ref = table.reference_col
-        expected = [i + (1 if ref is not None and i >= ref else 0) for i in range(len(sheet.ids))]
-        if [table.columns.get(fid) for fid in sheet.ids] != expected:
+        if [table.columns.get(fid) for fid in sheet.ids] != physical_columns(len(sheet.ids), table.reference_col):
             return False
     return True
 

@@ -97,3 +97,9 @@ def template_fingerprint(spec: FormSpec, identity: dict, prefill: list[dict]) ->
 def meta_identity(spec: FormSpec, department: str, year: int | str, unit) -> dict:
     return {"form_id": spec.id, "form_version": spec.version, "年度": str(year),
             "主管部门": department, "单位编码": unit.code, "单位名称": unit.name}
+
+
+def physical_columns(n_fields: int, reference_at: int | None) -> list[int]:
+    """The sheet column of each field (spec order) in a template: the fields from reference_at on
+    stand one column to the right of last year's reference column, when there is one."""
+    return [i + (1 if reference_at is not None and i >= reference_at else 0) for i in range(n_fields)]

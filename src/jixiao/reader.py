@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cells import a1, clean_text, column_letter
-from .contract import EXPLANATION_LABEL, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL
+from .contract import EXPLANATION_LABEL, KEY_LABEL, META_SHEET, RESULT_SHEET, RULE_LABEL, physical_columns
 from .errors import Unreadable
 from .findings import Finding, finding
 from .package import (_P, MAX_COLUMNS, BoundedSheet, Book, Package, bounded_sheet, formulas_and_errors,
@@ -249,7 +249,7 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
     # A template that starts from last year has a reference column among the fields (never data):
     # the fields after it stand one column to the right.
     reference_col = found.get(normalize_label(reference)) if reference else None
-    expected = [i + (1 if reference_col is not None and i >= reference_col else 0) for i in range(len(sheet.fields))]
+    expected = physical_columns(len(sheet.fields), reference_col)
     moved = [(f.label, expected[i], columns[f.id]) for i, f in enumerate(sheet.fields)
              if f.id in columns and columns[f.id] != expected[i]]
     if moved:

@@ -21,7 +21,7 @@ from xlsxwriter.utility import xl_col_to_name
 from . import __version__
 from .contract import (CODES_SHEET, FIRST_DATA_ROW, GROUP_ROW, HEADER_ROW, INSTRUCTIONS_SHEET, META_KEYS,
                        META_SHEET, PREFILL_MAX_PARTS, meta_identity, prefill_json, prefill_parts, prefill_records,
-                       template_filename, template_fingerprint)
+                       template_filename, template_fingerprint, physical_columns)
 from .errors import InputError, OutputError
 from .fileio import atomic_folder
 from .roster import BudgetRow, Roster, Unit
@@ -240,12 +240,6 @@ def _write_instructions(ws, spec: FormSpec, request: TemplateRequest, formats: _
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.hide_gridlines(2)
-
-
-def physical_columns(n_fields: int, reference_at: int | None) -> list[int]:
-    """The sheet column of each field (spec order): the fields from reference_at on stand one column
-    to the right of the reference column, when there is one."""
-    return [i + (1 if reference_at is not None and i >= reference_at else 0) for i in range(n_fields)]
 
 
 def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Formats, names: dict, year: int,
