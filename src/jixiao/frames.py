@@ -58,7 +58,7 @@ def build_frames(subs, spec: FormSpec, out: dict[int, list], bad: set) -> dict[s
     op = ind["operator"] if "operator" in ind else [None] * len(ind)
     unit = ind["unit"] if "unit" in ind else [None] * len(ind)
     if len(ind):
-        ind["_iv"] = [_parse_split_cached(o, v, u) for o, v, u in zip(op, ind["value"], unit)]
+        ind["_iv"] = [parse_split_cached(o, v, u) for o, v, u in zip(op, ind["value"], unit)]
     else:
         ind["_iv"] = pd.Series(dtype=object)
     return frames
@@ -102,7 +102,7 @@ def _parse_split_key(key) -> IndicatorValue:
     return parse_split(op, value, unit)
 
 
-def _parse_split_cached(op, value, unit) -> IndicatorValue:
+def parse_split_cached(op, value, unit) -> IndicatorValue:
     """Indicator values repeat across rows and units (≥90, %, 及时): parse each distinct one once.
     IndicatorValue is frozen, so sharing it is safe. bool stays apart from 1/0 (True == 1)."""
     key = tuple((type(x).__name__, x) for x in (op, value, unit))

@@ -24,7 +24,7 @@ from .cells import clean_text
 from .contract import (CHANGED, DETAIL_SHEET, HIGHER, KIND_COLUMN, LOWER, OFFICIAL_COLUMN, ROW_RECORD, SAME,
                        UNIT_CODE_LABEL, UNIT_LABEL)
 from .errors import InputError, Unreadable
-from .frames import _parse_split_cached
+from .frames import parse_split_cached
 from .package import MAX_COLUMNS, Book, Package, bounded_sheet, load_rows, open_calamine, read_bytes, sniff
 from .spec import FormSpec, available_forms, load_form, normalize_label
 from .text import shown_path
@@ -432,10 +432,7 @@ def _missing_columns(cols: _Columns, spec: FormSpec, shown: str, sheet: str) -> 
 def _cell(row: list, col: int | None) -> str | None:
     if col is None or col >= len(row):
         return None
-    value = row[col]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)                      # a code typed into a number cell
-    return clean_text(value)
+    return clean_text(row[col])                 # a code typed into a number cell: 310001.0 → "310001"
 
 
 def _value(row: list, cols: _Columns) -> IndicatorValue:
@@ -444,7 +441,7 @@ def _value(row: list, cols: _Columns) -> IndicatorValue:
         return row[col] if col is not None and col < len(row) else None
 
     if "value" in cols.by_id and clean_text(raw("value")) is not None:
-        return _parse_split_cached(raw("operator"), raw("value"), raw("unit"))   # values repeat: parsed once
+        return parse_split_cached(raw("operator"), raw("value"), raw("unit"))   # values repeat: parsed once
     official = clean_text(raw("official"))
     return parse_value(official) if official else parse_value(None)
 
