@@ -437,3 +437,80 @@ def test_select_latest_keeps_named_files_and_files_without_unit(tmp_path, seed_r
     selection = select_latest([inbox])
     assert {p.name for p in selection.chosen} == {new.name, junk.name}
     assert selection.notes and "临时台账" in selection.notes[0]
+
+
+# --- hashing: a rescan of an unchanged folder reads no file -----------------------------------------
+
+@pytest.fixture
+def hash_spy(monkeypatch):
+    """Every path whose bytes jixiao.ledger reads to hash them."""
+    calls: list[Path] = []
+    real = ledger_mod._hash
+
+    def spy(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ledger_mod, "_hash", spy)
+    return calls
+
+
+@pytest.fixture
+def settled(monkeypatch):
+    """Files written by the test count as left alone long enough (they are seconds old, not minutes)."""
+    monkeypatch.setattr(ledger_mod, "SETTLED_NS", 0)
+
+
+def test_rescan_of_an_unchanged_folder_reads_no_file(tmp_path, seed_returns, fixed_returns, hash_spy, settled):
+    inbox = tmp_path / "inbox"
+    put(seed_returns["310001"], inbox, hours=1)
+    put(fixed_returns["310002"], inbox, hours=2)
+    first = scan(inbox)
+    assert first.hashed == 2 and len(hash_spy) == 2
+    again = scan(inbox)
+    assert again.hashed == 0 and len(hash_spy) == 2 and again.cached == 2 and again.new == []
+    assert {e.sha256 for e in latest_per_unit(inbox).values()} == {e.sha256 for e in first.new}
+
+
+def test_same_size_new_bytes_with_the_old_mtime_are_hashed_again(tmp_path, seed_returns, fixed_returns,
+                                                                 hash_spy, settled):
+    """What `cp -p` or an unzip does: other bytes, the same size, the original mtime. The ctime moves."""
+    inbox = tmp_path / "inbox"
+    path = put(fixed_returns["310001"], inbox, hours=1)
+    before = path.stat()
+    first = scan(inbox)
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0x01                                   # inside the zip's central directory comment area
+    time.sleep(0.01)
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    again = scan(inbox)
+    assert again.hashed == 1 and len(hash_spy) == 2
+    assert len(again.new) == 1 and again.new[0].sha256 != first.new[0].sha256
+    assert len(again.missing) == 1                      # the first content left the folder
+
+
+def test_a_file_hashed_right_after_it_was_written_is_hashed_again(tmp_path, fixed_returns, hash_spy):
+    """A write in the same timestamp tick as the hashing would leave the status as it was: a file
+    not left alone for SETTLED_NS before it was hashed is not trusted (git's racily clean files)."""
+    inbox = tmp_path / "inbox"
+    put(fixed_returns["310001"], inbox, hours=1)        # written now: ctime is now
+    scan(inbox)
+    again = scan(inbox)
+    assert again.hashed == 1 and len(hash_spy) == 2 and again.new == []
+
+
+def test_hash_status_follows_the_folder(tmp_path, seed_returns, fixed_returns, hash_spy, settled):
+    inbox = tmp_path / "inbox"
+    a = put(fixed_returns["310001"], inbox, hours=1)
+    put(fixed_returns["310002"], inbox, hours=2)
+    scan(inbox)
+    a.rename(inbox / "renamed.xlsx")                    # a new path is hashed, the old one forgotten
+    result = scan(inbox)
+    assert result.hashed == 1 and hash_spy[-1] == inbox / "renamed.xlsx"
+    with db(inbox) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT path FROM hashed")) == sorted(
+            ["renamed.xlsx", fixed_returns["310002"].name])
+    os.utime(inbox / "renamed.xlsx", ns=(int((T0 + 50 * 3600) * 1e9),) * 2)   # touched: hashed again
+    assert scan(inbox).hashed == 1

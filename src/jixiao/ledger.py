@@ -17,6 +17,10 @@ What is recorded
           compressed snapshot of the rows (jixiao.diff.snapshots) so that a unit's latest file is
           compared with the one before without reading either again. A rescan with the same context reads and
           checks nothing it has already checked; a different roster or year re-checks once.
+  hashed  the size, mtime, ctime and inode of each file in the folder when it was last hashed:
+          a file whose status is unchanged, and had been left alone for SETTLED_NS before it was
+          hashed, keeps its hash without being read again, so a rescan of an unchanged folder reads
+          nothing. Saving, copying over or touching a file changes its ctime, which no tool sets.
 
 Receipt time
   The receipt time of a file is its modification time when the ledger first saw it (path and
@@ -143,6 +147,16 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
         # jixiao.diff.pack() of the return's rows; NULL when it could not be read
         "ALTER TABLE checks ADD COLUMN content BLOB",
     )),
+    (5, "what each file's status said when it was last hashed, so that a rescan reads no unchanged file", (
+        """CREATE TABLE hashed (
+               path      TEXT PRIMARY KEY,              -- as files.path
+               size      INTEGER NOT NULL,
+               mtime_ns  INTEGER NOT NULL,              -- the file's real mtime (files.mtime_ns is clamped)
+               ctime_ns  INTEGER NOT NULL,              -- status change: any write moves it, touch cannot set it
+               inode     INTEGER NOT NULL,
+               sha256    TEXT NOT NULL,
+               hashed_ns INTEGER NOT NULL)""",
+    )),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -203,6 +217,7 @@ class ScanResult:
     files: int = 0                 # workbooks found in the folder
     checked: int = 0               # read and checked by this scan
     cached: int = 0                # verdict taken from the ledger, file not read
+    hashed: int = 0                # files whose bytes were read to hash them (the others were unchanged)
     new: list[Entry] = field(default_factory=list)       # (path, sha256) recorded for the first time
     missing: list[Entry] = field(default_factory=list)   # newly found gone from the folder
     returned: list[Entry] = field(default_factory=list)  # were missing, are back
@@ -609,14 +624,42 @@ class _OnDisk:
     raw: bytes | None = None       # the relative path's bytes when rel had to be escaped
 
 
-def _hash(path: Path) -> tuple[str, int, int]:
-    mtime_ns = path.stat().st_mtime_ns
+class _Status(NamedTuple):
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+# A hash is trusted without reading the file again only when the file's status is the same as when
+# it was hashed and the file had been left alone for this long before that: a write in the same
+# timestamp tick as the hashing (FAT keeps mtimes to 2 s) could otherwise leave the status unchanged
+# (git's "racily clean" files, handled the same way).
+SETTLED_NS = 3_000_000_000
+
+
+def _status(path: Path) -> _Status:
+    st = path.stat()
+    return _Status(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _hash(path: Path) -> tuple[str, int]:
     h, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
         while chunk := fh.read(_HASH_CHUNK):
             h.update(chunk)
             size += len(chunk)
-    return h.hexdigest(), size, mtime_ns
+    return h.hexdigest(), size
+
+
+def _known_hash(cached: tuple | None, status: _Status) -> str | None:
+    """The stored hash of a file whose status has not changed since it was hashed, settled; else None."""
+    if cached is None:
+        return None
+    sha, size, mtime_ns, ctime_ns, inode, hashed_ns = cached
+    same = _Status(size, mtime_ns, ctime_ns, inode) == status
+    settled = max(mtime_ns, ctime_ns) < hashed_ns - SETTLED_NS
+    return sha if same and settled else None
 
 
 def scan(inbox: str | Path, *, roster: Roster | None = None, department: str | None = None,
@@ -662,17 +705,27 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
 
     scan_ns = time.time_ns()
     on_disk: list[_OnDisk] = []
+    hashed_before = {r[0]: tuple(r[1:]) for r in conn.execute(
+        "SELECT path, sha256, size, mtime_ns, ctime_ns, inode, hashed_ns FROM hashed")}
+    hashed_now: list[tuple] = []
     for path in collect_paths([inbox]):
         real = path.relative_to(inbox).as_posix()
         rel = shown_path(real)
         try:
-            sha, size, mtime_ns = _hash(path)
+            looked_ns = time.time_ns()
+            status = _status(path)          # before reading: a write during the read changes it
+            sha, size = _known_hash(hashed_before.get(rel), status), status.size
+            if sha is None:
+                sha, size = _hash(path)
+                if size == status.size:
+                    hashed_now.append((rel, *status, sha, looked_ns))
         except OSError as exc:
             result.skipped.append((rel, f"无法读取文件（{exc.strerror or type(exc).__name__}）：下次扫描时会重新读取"))
             continue
-        on_disk.append(_OnDisk(path, rel, sha, size, min(mtime_ns, scan_ns),
+        on_disk.append(_OnDisk(path, rel, sha, size, min(status.mtime_ns, scan_ns),
                                os.fsencode(real) if rel != real else None))
     result.files = len(on_disk) + len(result.skipped)
+    result.hashed = len(hashed_now)
 
     known = {(r[0], r[1]): bool(r[2]) for r in conn.execute(
         "SELECT f.path, f.sha256, EXISTS (SELECT 1 FROM checks c WHERE c.file_id = f.id AND c.context = ?) "
@@ -706,6 +759,10 @@ def scan_into(ledger: Ledger, *, roster: Roster | None = None, department: str |
     with ledger.transaction():
         conn.execute("INSERT OR IGNORE INTO contexts (key, first_used, description) VALUES (?, ?, ?)",
                      (context, now, json.dumps(description, ensure_ascii=False, sort_keys=True)))
+        conn.executemany("INSERT OR REPLACE INTO hashed (path, size, mtime_ns, ctime_ns, inode, sha256, hashed_ns) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", hashed_now)
+        here = {d.rel for d in on_disk}
+        conn.executemany("DELETE FROM hashed WHERE path = ?", [(p,) for p in hashed_before if p not in here])
         for d, report, content in read:
             file_id, inserted = _record(conn, d, report, context, now, content)
             present.add((d.rel, _checked_sha(d, report)))
