@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from helpers import clean_project, edit_cells, make_return, unit_data
 from jixiao.cli import app
 from jixiao.fileio import OutputError
-from jixiao.merge import MergeRefused
+from jixiao.merge import MergeRefused, Records
 from jixiao.publish import merge_files
 from jixiao.render import DETAIL_SHEET, STATUS_SHEET, SUMMARY_HEADER_ROW, SUMMARY_SHEET
 from jixiao.samples import load_seed
@@ -126,6 +126,39 @@ def test_status_lists_every_roster_unit(merged):
 def test_reconciliation_lines(merged):
     assert merged.reconciliation[-1].startswith("合计：26 个项目、217 条指标")
     assert "20,044,234.00" in merged.reconciliation[-1]
+
+
+def test_records_wait_on_disk_and_load_one_unit_at_a_time(merged):
+    """A province's records would be most of merge's memory: they are kept pickled in a temporary
+    file, in roster order, and each unit's are loaded when asked for (the last unit stays loaded)."""
+    c = merged.consolidated
+    records = c.projects
+    assert isinstance(records, Records) and len(records) == sum(s.projects for s in c.units) > 0
+    assert records.order == [s.unit.code for s in c.units if s.projects]          # roster order
+    first, second = records.order[:2]
+    loaded = records.of(first)
+    assert records.of(first) is loaded and all(p.unit.code == first for p in loaded)
+    records.of(second)
+    again = records.of(first)
+    assert again is not loaded and again == loaded                                 # read back the same
+    assert [p.row for p in again] == sorted(p.row for p in again)                 # sheet order
+    assert [(p.unit.code, p.name) for p in records] == [(code, p.name) for code in records.order
+                                                        for p in records.of(code)]
+    assert records.of("not-a-unit") == []
+    assert c.rows("projects") == len(records) and c.rows("indicators") == sum(len(p.indicators) for p in records)
+    for code in records.order:
+        by_hand = sum((p.values.get("annual_total") or Decimal(0) for p in records.of(code)), Decimal(0))
+        assert c.totals(code)["annual_total"] == by_hand
+
+
+def test_records_file_is_closed_with_the_last_reference():
+    import gc
+
+    records = Records()
+    spool = records._file
+    del records
+    gc.collect()
+    assert spool.closed
 
 
 def test_refuses_on_errors_and_writes_nothing(tmp_path, seed_returns, roster):

@@ -35,8 +35,7 @@ def form_words() -> dict[str, str]:
                     words.setdefault(name, form)
         for name in spec.code_lists:
             words.setdefault(name, form)
-        if spec.previous_value is not None:          # the reference column of last year's values
-            words.setdefault(spec.previous_value.label, form)
+        words.setdefault(spec.previous_value.label, form)      # the reference column of last year's values
     return words
 
 

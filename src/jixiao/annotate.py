@@ -252,7 +252,6 @@ def _last_year_column(sub, spec: FormSpec, previous, unit):
     """The locked column of last year's values beside the unit's indicators, as its template had it
     (each row's own indicator matched again: the unit may have moved, added or deleted rows)."""
     from .previous import match
-    from .spec import Field
 
     last = {label_key(p.name): p for p in previous.projects_for(unit)}
     table = sub.table("indicators")
@@ -271,7 +270,7 @@ def _last_year_column(sub, spec: FormSpec, previous, unit):
         found = match(project.indicators, [(str(v.get("level1") or ""), str(v.get("level2") or ""),
                                             str(v.get("level3") or "")) for _r, v in items], spec)
         by_row.update({r: pi.official for (r, _v), pi in zip(items, found) if pi is not None})
-    ref = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
+    ref = spec.previous_value
     return ref, by_row, spec.reference_at()
 
 

@@ -166,9 +166,8 @@ def _content(table, rec, spec: FormSpec) -> tuple:
     if table.kind == "records":
         return ()
     if table.kind == "indicators":
-        l1 = spec.resolve_level1(rec.get("level1") or "")[0] or shown(rec.get("level1"))
-        l2 = spec.resolve_level2(l1, rec.get("level2") or "")[0] or shown(rec.get("level2"))
-        return (l1, l2, shown(rec.get("level3")))
+        l1, l2 = spec.resolve_levels(rec.get("level1"), rec.get("level2"))
+        return (l1 or shown(rec.get("level1")), l2 or shown(rec.get("level2")), shown(rec.get("level3")))
     first = next(f for f in table.fields if f.id != table.link)
     return (shown(rec.get(first.id)),)
 

@@ -127,15 +127,18 @@ class Reporter:
             raise RuntimeError(f"{self.name} reports {rule}, which it does not declare")
         return self.spec.rule_on(rule)
 
-    def at(self, sub, table_key: str, row: int, field_id: str | None, rule: str, /, **values) -> None:
-        """A finding at a field of a table row (0-based sheet row) of a submission."""
+    def at(self, sub, table_key: str, row: int, field_id: str | None, rule: str, /, *,
+           content: str | None = None, **values) -> None:
+        """A finding at a field of a table row (0-based sheet row) of a submission. Its content key
+        (what a unit's answer is kept under) is the row's, unless the rule gives its own: a warning
+        about something the row lacks (last year's indicator, gone) is keyed by what is missing."""
         if not self._allowed(rule):
             return
         table = sub.tables[table_key]
         sheet = self.spec.table(table_key)
         label = sheet.label(field_id) if sheet.has(field_id) else ""
         self.out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
-                                field=label, content=content_key(self.spec, sub, table_key, row, field_id),
+                                field=label, content=content or content_key(self.spec, sub, table_key, row, field_id),
                                 **{**self.words, "label": label, **values}))
 
     def file(self, sub, rule: str, /, sheet: str = "", **values) -> None:

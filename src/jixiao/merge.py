@@ -8,6 +8,10 @@ render.py writes them; publish.py ties both together.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
+import threading
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -25,7 +29,8 @@ from .values import IndicatorValue, format_official
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING, STATUS_UNREADABLE = "通过", "有错误未汇总", "未报送", "无法读取"
 
-__all__ = ["Consolidated", "Indicator", "MergeRefused", "Project", "UnitStatus", "consolidate", "prepare_merge"]
+__all__ = ["Consolidated", "FileRecords", "Indicator", "MergeRefused", "Project", "Records", "UnitStatus",
+           "consolidate", "prepare_merge"]
 
 
 @dataclass(slots=True)           # a province merges half a million of them
@@ -49,6 +54,76 @@ class Project:
     name: str = ""
     indicators: list[Indicator] = field(default_factory=list)
     children: dict[str, list[dict]] = field(default_factory=dict)   # table key → rows (field id → value)
+    compared: list | None = field(default=None, repr=False, compare=False)   # Consolidated.comparisons
+
+
+@dataclass(frozen=True)
+class FileRecords:
+    """What the worker that read an accepted file hands over: its records, pickled (they are loaded
+    again only while the 汇总表 is written, one unit at a time), and the figures consolidate() and
+    the totals need without them."""
+    data: bytes                      # pickle of list[Project], in sheet order
+    rows: dict[str, int]             # table key → rows
+    totals: dict[str, Decimal]       # amount field id → the file's total (0 where no record gives it)
+    filled: frozenset[str]           # the amount field ids some record gives
+
+
+class Records:
+    """The consolidated records, in roster order. Each unit's are kept pickled in one temporary file
+    (a province's half a million indicators would otherwise be most of merge's memory, and grow
+    with every unit) and loaded when asked for; the unit asked for last stays loaded, since the
+    汇总表 asks for one unit several times in a row. Iterating loads one unit at a time."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="jixiao-records-")
+        self._closer = weakref.finalize(self, self._file.close)      # the file goes with the last reference
+        self._at: dict[str, tuple[int, int]] = {}          # unit code → (offset, length)
+        self._units: dict[str, Unit] = {}
+        self._count = 0
+        self._lock = threading.Lock()                      # one file position; the web page has threads
+        self._last: tuple[str | None, list[Project]] = (None, [])
+        self.order: list[str] = []                         # unit codes with records, in roster order
+
+    def add(self, unit: Unit, records: FileRecords) -> None:
+        """A unit's records (units are added in roster order, each once)."""
+        with self._lock:
+            self._file.seek(0, 2)
+            self._at[unit.code] = (self._file.tell(), len(records.data))
+            self._file.write(records.data)
+        self._units[unit.code] = unit
+        self._count += records.rows.get("projects", 0)
+        self.order.append(unit.code)
+
+    def of(self, unit_code: str) -> list[Project]:
+        """A unit's records, in sheet order, each with its unit set."""
+        code, projects = self._last
+        if code == unit_code:
+            return projects
+        if unit_code not in self._at:
+            return []
+        offset, length = self._at[unit_code]
+        with self._lock:
+            self._file.seek(offset)
+            data = self._file.read(length)
+        projects = pickle.loads(data)
+        unit = self._units[unit_code]
+        for p in projects:
+            p.unit = unit
+        self._last = (unit_code, projects)
+        return projects
+
+    def __iter__(self):
+        for code in self.order:
+            yield from self.of(code)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def close(self) -> None:
+        self._closer()
 
 
 @dataclass
@@ -79,43 +154,36 @@ class Consolidated:
     spec: FormSpec
     department: str
     year: int
-    projects: list[Project]
+    projects: Records
     units: list[UnitStatus]
     notes: list[str] = field(default_factory=list)       # what the caller should say (ledger notes)
     previous: object = None          # previous.Baseline: 绩效指标明细 compares with last year
+    # unit code → (amount field id → total, amount field ids some record gives), from FileRecords
+    sums: dict[str, tuple[dict[str, Decimal], frozenset[str]]] = field(default_factory=dict)
 
     def amount_fields(self) -> list[str]:
         """The records' amount field ids, in the form's order."""
         return list(self.spec.amount_ids())
 
     def projects_of(self, unit_code: str) -> list[Project]:
-        """The unit's projects, in order (grouped once: a province has thousands of units)."""
-        if "_by_unit" not in self.__dict__:
-            groups: dict[str, list[Project]] = {}
-            for p in self.projects:
-                groups.setdefault(p.unit.code, []).append(p)
-            self.__dict__["_by_unit"] = groups
-        return self.__dict__["_by_unit"].get(unit_code, [])
+        """The unit's projects, in order (loaded from the spool; see Records)."""
+        return self.projects.of(unit_code)
 
     def totals(self, unit_code: str | None = None) -> dict[str, Decimal]:
-        cache = self.__dict__.setdefault("_totals", {})
-        if unit_code not in cache:
-            out = {fid: Decimal(0) for fid in self.amount_fields()}
-            for p in (self.projects if unit_code is None else self.projects_of(unit_code)):
-                for fid in out:
-                    out[fid] += p.values.get(fid) or Decimal(0)
-            cache[unit_code] = out
-        return cache[unit_code]
+        out = {fid: Decimal(0) for fid in self.amount_fields()}
+        for code in (self.sums if unit_code is None else [unit_code] if unit_code in self.sums else []):
+            for fid, amount in self.sums[code][0].items():
+                out[fid] += amount
+        return out
 
     def comparisons(self, p: Project) -> list[tuple[str | None, str]]:
-        """(last year's value, 与上年比较 word) per indicator of a record; computed once per record
-        (the 汇总 row, its subtotal and the 明细 rows all ask). Only with a baseline."""
-        cache = self.__dict__.setdefault("_comparisons", {})
-        if id(p) not in cache:
+        """(last year's value, 与上年比较 word) per indicator of a record; computed once per loaded
+        record (the 汇总 row, its subtotal and the 明细 rows all ask). Only with a baseline."""
+        if p.compared is None:
             from .previous import comparisons
 
-            cache[id(p)] = comparisons(self.previous, p.unit, p.name, p.indicators, self.spec)
-        return cache[id(p)]
+            p.compared = comparisons(self.previous, p.unit, p.name, p.indicators, self.spec)
+        return p.compared
 
     def against_last_year(self, p: Project, word: str) -> int:
         """How many of a record's indicators compare with last year as `word` (LOWER, NEW …)."""
@@ -123,17 +191,12 @@ class Consolidated:
 
     def filled(self, field_id: str, unit_code: str | None = None) -> bool:
         """Does any record (of the unit) give this amount? A total of nothing is blank, not 0.00."""
-        projects = self.projects if unit_code is None else self.projects_of(unit_code)
-        return any(p.values.get(field_id) is not None for p in projects)
+        codes = self.sums if unit_code is None else [unit_code] if unit_code in self.sums else []
+        return any(field_id in self.sums[code][1] for code in codes)
 
     def rows(self, key: str, unit_code: str | None = None) -> int:
         """Rows of a table merged (records, indicators, or another table), for a unit or in all."""
-        projects = self.projects if unit_code is None else self.projects_of(unit_code)
-        if key == "projects":
-            return len(projects)
-        if key == "indicators":
-            return sum(len(p.indicators) for p in projects)
-        return sum(len(p.children.get(key, ())) for p in projects)
+        return sum(s.rows.get(key, 0) for s in self.units if unit_code is None or s.unit.code == unit_code)
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:
@@ -245,11 +308,11 @@ def _refuse_inexact_totals(c: Consolidated) -> None:
                                    f"（{c.spec.money_unit}），或分批汇总", reason="precision")
 
 
-def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[list[Project] | None]:
+def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[FileRecords | None]:
     """Per file of a checked chunk: its records, each with its indicators (in the form's order) and
-    the rows of the form's other tables, typed; None for a file with errors (it is never merged).
-    A jixiao.check.read_and_check extract: it runs where the chunk was read. The records' unit is
-    set by consolidate()."""
+    the rows of the form's other tables, typed, as FileRecords; None for a file with errors (it is
+    never merged). A jixiao.check.read_and_check extract: it runs where the chunk was read, and
+    pickles there. The records' unit is set when they are loaded (Records.of)."""
     spec = load_form(form)
     accepted = {i for i, r in enumerate(reports) if not r.errors}
     out: list[list[Project] | None] = [[] if i in accepted else None for i in range(len(subs))]
@@ -301,18 +364,32 @@ def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[list[P
     rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
     for project in projects.values():
         project.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
-    return out
+    return [None if records is None else _file_records(records, spec) for records in out]
+
+
+def _file_records(projects: list[Project], spec: FormSpec) -> FileRecords:
+    rows = {"projects": len(projects), "indicators": sum(len(p.indicators) for p in projects)}
+    for table in spec.extra_tables:
+        rows[table.key] = sum(len(p.children.get(table.key, ())) for p in projects)
+    totals = {fid: Decimal(0) for fid in spec.amount_ids()}
+    filled = set()
+    for p in projects:
+        for fid in totals:
+            if p.values.get(fid) is not None:
+                totals[fid] += p.values[fid]
+                filled.add(fid)
+    return FileRecords(pickle.dumps(projects, protocol=pickle.HIGHEST_PROTOCOL), rows, totals, frozenset(filled))
 
 
 def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None,
-                reports: list[FileReport], records: list[list[Project] | None]) -> Consolidated:
+                reports: list[FileReport], records: list[FileRecords | None]) -> Consolidated:
     """Every roster unit's status, and the accepted files' records (records_of) in roster order."""
     units: dict[str, UnitStatus] = {}
     if roster is not None:
         for unit in roster.units:
             units[unit.code] = UnitStatus(unit)
-    merged: list[Project] = []
-    for report, projects in zip(reports, records):
+    accepted: dict[str, FileRecords] = {}
+    for report, file_records in zip(reports, records):
         meta = report.submission.meta or {}
         code = meta.get("单位编码") or f"?{shown_path(report.path.name)}"
         unit = (roster.get(code) if roster else None) or Unit(code, meta.get("单位名称") or shown_path(report.path.stem))
@@ -321,21 +398,19 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
             continue
         status.file = shown_path(report.path.name)
         status.errors, status.warnings, status.explained = report.errors, report.warnings, report.explained
-        status.status = (STATUS_OK if projects is not None else
+        status.status = (STATUS_OK if file_records is not None else
                          STATUS_UNREADABLE if not report.readable else STATUS_BAD)
-        for p in projects or ():
-            p.unit = status.unit
-            merged.append(p)
+        if file_records is not None:
+            accepted[code] = file_records
 
-    order = {code: i for i, code in enumerate(units)}
-    ordered = sorted(merged, key=lambda p: (order[p.unit.code], p.row))
-    for p in ordered:
-        status = units[p.unit.code]
-        status.rows["projects"] = status.rows.get("projects", 0) + 1
-        status.rows["indicators"] = status.rows.get("indicators", 0) + len(p.indicators)
-        for key, rows in p.children.items():
-            status.rows[key] = status.rows.get(key, 0) + len(rows)
-        annual = p.values.get("annual_total")
-        if annual is not None:
-            status.amount = (status.amount or Decimal(0)) + annual
-    return Consolidated(spec, department, year, ordered, list(units.values()))
+    spooled, sums = Records(), {}
+    for code, status in units.items():          # roster order, then units not on the roster
+        file_records = accepted.get(code)
+        if file_records is None or not file_records.rows.get("projects"):
+            continue
+        spooled.add(status.unit, file_records)
+        status.rows = dict(file_records.rows)
+        if "annual_total" in file_records.filled:
+            status.amount = file_records.totals["annual_total"]
+        sums[code] = (file_records.totals, file_records.filled)
+    return Consolidated(spec, department, year, spooled, list(units.values()), sums=sums)

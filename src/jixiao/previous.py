@@ -451,8 +451,7 @@ def match(previous: tuple[PreviousIndicator, ...], current: list[tuple[str, str,
     """Last year's indicator for each current one (一级, 二级, 三级 as written): by the three levels
     (aliases resolved), else by a 三级 that only one of last year's has; each used once."""
     def key(l1, l2, l3):
-        c1, _ = spec.resolve_level1(l1 or "")
-        c2, _ = spec.resolve_level2(c1, l2 or "") if c1 else (None, False)
+        c1, c2 = spec.resolve_levels(l1, l2)
         return normalize_label(c1 or l1), normalize_label(c2 or l2), normalize_label(l3)
 
     by_key: dict[tuple, list[int]] = {}

@@ -118,8 +118,16 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
             subtotal_rows[code] = r
         elif kind == ROW_TOTAL:
             grand = r
-    expected_keys = {(p.unit.code, p.name) for p in consolidated.projects}
-    names = {p.unit.code: p.unit.name for p in consolidated.projects}
+    # One pass over the records (they are loaded from the spool unit by unit): their keys, and the
+    # rows each has on every 明细 sheet.
+    expected_keys, names = set(), {}
+    want_rows: dict[str, dict[tuple[str, str], int]] = {table.key: {} for table in spec.tables[1:]}
+    for p in consolidated.projects:
+        expected_keys.add((p.unit.code, p.name))
+        names[p.unit.code] = p.unit.name
+        for table in spec.tables[1:]:
+            want_rows[table.key][(p.unit.code, p.name)] = (len(p.indicators) if table.kind == "indicators"
+                                                          else len(p.children.get(table.key, ())))
     for key in sorted(expected_keys - set(seen)):
         problems.append(f"汇总表缺少{spec.record_noun} {names.get(key[0], key[0])} / {key[1]}")
     for key, n in seen.items():
@@ -159,8 +167,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     check_total(grand, "合计行", None)
     # Each 明细 sheet: one row per row of its table, counted per record.
     for table in spec.tables[1:]:
-        want_counts = {(p.unit.code, p.name): (len(p.indicators) if table.kind == "indicators"
-                                               else len(p.children.get(table.key, ()))) for p in consolidated.projects}
+        want_counts = want_rows[table.key]
         got_counts = details[table.key]
         for key in set(want_counts) | set(got_counts):
             if want_counts.get(key, 0) != got_counts.get(key, 0):

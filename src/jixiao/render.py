@@ -141,7 +141,7 @@ def summary_columns(c: Consolidated) -> list[SummaryColumn]:
                    SummaryColumn(CODE_COLUMN, 10, "code")]
 
 
-def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[int, tuple[str, int]]) -> None:
+def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[tuple[str, int], tuple[str, int]]) -> None:
     cols = summary_columns(c)
     printed = [col for col in cols if col.kind not in ("link", "row_kind", "code")]
     kind_col = next(i for i, col in enumerate(cols) if col.kind == "row_kind")
@@ -218,7 +218,7 @@ def _summary_cell(ws, c, row, i, col, serial, status, p, places, st) -> list:
     elif col.kind in ("lowered", "new"):
         ws.write_number(row, i, c.against_last_year(p, _COMPARED[col.kind]), st.int)
     elif col.kind == "link":
-        sheet, first_row = places[id(p)]
+        sheet, first_row = places[(p.unit.code, p.row)]
         ws.write_url(row, i, f"internal:'{sheet}'!A{first_row + 1}", st.link, string="查看")
     elif col.kind == "row_kind":
         ws.write_string(row, i, ROW_RECORD, st.helper)
@@ -284,44 +284,54 @@ _COMPARED = {"lowered": LOWER, "new": NEW}      # 汇总 column kind → the 与
 
 # --- 申报表 -------------------------------------------------------------------------------------
 
-def _form_sheets(c: Consolidated) -> list[tuple[str, list[Project]]]:
+def _form_sheets(c: Consolidated) -> list[tuple[str, list[tuple[str, int, int]]]]:
     """One 申报表 sheet, or several when one would pass Excel's limits (1,048,576 rows; 1,026
     manual page breaks, i.e. blocks). Units are never split across sheets unless one unit alone
-    is too large; sheets are named 申报表(1), 申报表(2), … and 汇总 links every project to its block."""
+    is too large; sheets are named 申报表(1), 申报表(2), … and 汇总 links every project to its block.
+    Each sheet is a list of (unit code, first, end): a slice of a unit's records (loaded when the
+    sheet is written, so that the plan holds no records)."""
     layout = c.spec.layout
-    sheets: list[list[Project]] = [[]]
-    rows = 0
+    sheets: list[list[tuple[str, int, int]]] = [[]]
+    rows = blocks_on = 0
+
+    def new_sheet() -> None:
+        nonlocal rows, blocks_on
+        sheets.append([])
+        rows = blocks_on = 0
+
     for status in (u for u in c.units if u.projects):
-        group = c.projects_of(status.unit.code)
-        height = sum(blocks.block_rows(layout, p) for p in group)
-        if sheets[-1] and (rows + height > MAX_FORM_ROWS or len(sheets[-1]) + len(group) > MAX_FORM_BLOCKS):
-            sheets.append([])
-            rows = 0
-        for p in group:  # a unit too large for one sheet continues on the next
-            size = blocks.block_rows(layout, p)
-            if sheets[-1] and (rows + size > MAX_FORM_ROWS or len(sheets[-1]) >= MAX_FORM_BLOCKS):
-                sheets.append([])
-                rows = 0
-            sheets[-1].append(p)
+        code = status.unit.code
+        sizes = [blocks.block_rows(layout, p) for p in c.projects_of(code)]
+        if sheets[-1] and (rows + sum(sizes) > MAX_FORM_ROWS or blocks_on + len(sizes) > MAX_FORM_BLOCKS):
+            new_sheet()
+        start = 0
+        for i, size in enumerate(sizes):  # a unit too large for one sheet continues on the next
+            if (sheets[-1] or i > start) and (rows + size > MAX_FORM_ROWS or blocks_on >= MAX_FORM_BLOCKS):
+                if i > start:
+                    sheets[-1].append((code, start, i))
+                new_sheet()
+                start = i
             rows += size
+            blocks_on += 1
+        sheets[-1].append((code, start, len(sizes)))
     if len(sheets) == 1:
         return [(FORM_SHEET_PREFIX, sheets[0])]
-    return [(f"{FORM_SHEET_PREFIX}({i})", projects) for i, projects in enumerate(sheets, start=1)]
+    return [(f"{FORM_SHEET_PREFIX}({i})", parts) for i, parts in enumerate(sheets, start=1)]
 
 
 def _write_forms(wb, c: Consolidated, st: _Styles) -> dict[int, tuple[str, int]]:
-    """Every block on its page(s); returns id(project) → (sheet, first row) for the 汇总 links."""
-    places: dict[int, tuple[str, int]] = {}
+    """Every block on its page(s); returns (unit code, record row) → (sheet, first row) for the 汇总 links."""
+    places: dict[tuple[str, int], tuple[str, int]] = {}
     layout = c.spec.layout
     number = 0
-    for name, projects in _form_sheets(c):
+    for name, parts in _form_sheets(c):
         ws = wb.add_worksheet(name, worksheet_class=StreamedWorksheet)
         for col, width in enumerate(layout.widths):
             ws.set_column(col, col, width)
         row, breaks = 0, []
-        for p in projects:
+        for p in (p for code, first, end in parts for p in c.projects_of(code)[first:end]):
             number += 1
-            places[id(p)] = (name, row)
+            places[(p.unit.code, p.row)] = (name, row)
             row = blocks.write(ws, row, blocks.draw(c, p, number), st.block)
             breaks.append(row)
         ws.set_h_pagebreaks(breaks[:-1][:1023])

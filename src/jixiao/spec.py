@@ -199,7 +199,8 @@ class FormSpec:
     summary_totals: tuple[str, ...] | None = None   # amounts 汇总 subtotals; None: every amount
     level_maps: tuple[LevelMap, ...] = ()
     # Last year as the baseline: the locked reference column (role previous_value) a template that
-    # starts from last year has beside the indicators, read by nobody as data ([previous] in the spec).
+    # starts from last year has beside the indicators, read by nobody as data ([previous] in the spec,
+    # or the default load_form gives every form).
     previous_value: Field | None = None
     previous_after: str = ""                 # the indicator field it stands after
     _lookup: dict = field(default_factory=dict, compare=False, repr=False)
@@ -299,13 +300,18 @@ class FormSpec:
                 return m.target[0], m.target[1], True
         return level1, level2, False
 
+    def resolve_levels(self, level1: str | None, level2: str | None) -> tuple[str | None, str | None]:
+        """The form's own names of a 一级/二级 pair as written (aliases resolved); None where unknown."""
+        l1, _ = self.resolve_level1(level1 or "")
+        l2, _ = self.resolve_level2(l1, level2 or "") if l1 else (None, False)
+        return l1, l2
+
     def carry_levels(self, level1: str | None, level2: str | None) -> tuple[str | None, str | None, bool]:
         """A 一级/二级 pair as last year's file wrote it, as this form names it: (一级, 二级, moved).
         A pair this form knows (aliases included) stays; one it does not know is moved by the first
         level map whose source it is (whatever form that map comes from: last year's file does not
         say which form it was); anything else is kept as written, for the unit to correct."""
-        l1, _ = self.resolve_level1(level1 or "")
-        l2, _ = self.resolve_level2(l1, level2 or "") if l1 else (None, False)
+        l1, l2 = self.resolve_levels(level1, level2)
         if l1 and l2:
             return l1, l2, False
         key = (normalize_label(level1), normalize_label(level2))
@@ -322,9 +328,7 @@ class FormSpec:
 
     def previous_label(self) -> str:
         """The label of the reference column of last year's values."""
-        if self.previous_value is not None:
-            return self.previous_value.label
-        return f"上年{self.indicators.label('value')}"
+        return self.previous_value.label
 
     def _allowed(self, level2: Level2) -> bool:
         return self.allow_legacy or not level2.legacy
@@ -601,10 +605,12 @@ def _parse_rules(raw, where: str) -> tuple[frozenset, frozenset]:
     return frozenset(on), frozenset(off)
 
 
-def _parse_previous(raw, indicators: SheetSpec, where: str) -> tuple[Field | None, str]:
-    """[previous]: the reference column of last year's values (label, width, prompt)."""
+def _parse_previous(raw, indicators: SheetSpec, where: str) -> tuple[Field, str]:
+    """[previous]: the reference column of last year's values (label, width, prompt); without it,
+    上年 + the value's label, after the last field."""
     if raw is None:
-        return None, indicators.fields[-1].id
+        return (Field(id="previous_value", label=f"上年{indicators.label('value')}", type="reference", width=16.0),
+                indicators.fields[-1].id)
     if not isinstance(raw, dict) or set(raw) - PREVIOUS_KEYS:
         raise SpecError(f"{where}: previous 只能有 {'、'.join(sorted(PREVIOUS_KEYS))} 几个键")
     label = _nonempty(raw.get("label", ""), where, "previous.label")

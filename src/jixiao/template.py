@@ -25,7 +25,7 @@ from .contract import (CODES_SHEET, FIRST_DATA_ROW, GROUP_ROW, HEADER_ROW, INSTR
 from .errors import InputError, OutputError
 from .fileio import atomic_folder
 from .roster import BudgetRow, Roster, Unit
-from .spec import DEFAULT_FORM, Field, FormSpec, SheetSpec, load_form, normalize_label
+from .spec import DEFAULT_FORM, FormSpec, SheetSpec, load_form, normalize_label
 from .text import FORMULA_TEXT, brief
 from .values import TEMPLATE_OPERATORS, template_operator
 from .xlstyle import FONT, NUMBER_FONT, print_wide, row_height
@@ -110,6 +110,8 @@ class _Formats:
             "amount": fmt(num_format="#,##0.00", font_name=NUMBER_FONT, **grey),
             "text": fmt(num_format="@", text_wrap=True, **grey),
         }
+        # last year's values beside this year's: locked text, grey like the prefilled cells
+        self.reference = fmt(align="right", text_wrap=True, num_format="@", **grey)
         self.code = fmt(num_format="@")
         self.locked = fmt(locked=True)
 
@@ -259,9 +261,6 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
         # Last year's values, locked, beside this year's (the reader maps columns by label and reads
         # none it does not know, so the column is never data).
         ref_field, by_row, col = reference
-        locked = wb.add_format({"font_name": FONT, "font_size": 11, "valign": "vcenter", "align": "right",
-                                "text_wrap": True, "bg_color": "#EDEDED", "border": 1, "locked": True,
-                                "num_format": "@"})
         ws.set_column(col, col, ref_field.width, formats.locked)
         ws.write_string(HEADER_ROW, col, ref_field.label, formats.header)
         ws.write_string(GROUP_ROW, col, "上年参考", formats.group)
@@ -269,7 +268,7 @@ def _write_data_sheet(wb, ws, sheet: SheetSpec, spec: FormSpec, formats: _Format
             ws.data_validation(first, col, last, col, {"validate": "any", "input_title": ref_field.label[:32],
                                                        "input_message": ref_field.prompt[:VALIDATION_TEXT_MAX]})
         for r, text in by_row.items():
-            ws.write_string(r, col, text, locked)
+            ws.write_string(r, col, text, formats.reference)
         widths.insert(col, ref_field.width)
         headers.insert(col, (ref_field.label, ref_field.width))
     grouped: set[int] = set() if reference is None else {reference[2]}
@@ -547,7 +546,7 @@ def carried_content(spec: FormSpec, unit: Unit, year: int, budget_rows, baseline
     if next_row - FIRST_DATA_ROW > records.rows or r_ind - FIRST_DATA_ROW > ind.rows:
         raise InputError([f"单位 {unit.code} {unit.name} 上年的{spec.record_noun}或{ind.name}多于模板的"
                           f"{records.rows} / {ind.rows} 行：请精简上年文件中该单位的内容后重试"])
-    ref_field = spec.previous_value or Field("previous_value", spec.previous_label(), "reference", width=16)
+    ref_field = spec.previous_value
     noun = spec.record_noun
     count = sum(len(p.indicators) for p in projects)
     notes = [f"本模板以上年（{year - 1} 年度）报送的内容为起点，请逐项核对后再填报",

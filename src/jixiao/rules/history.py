@@ -14,7 +14,7 @@ indicators do not name a project (整体支出) are compared by nothing here.
 
 from __future__ import annotations
 
-from ..findings import Finding, Reporter, emits, finding, nouns
+from ..findings import Finding, Reporter, emits
 from ..contract import LOWER
 from ..frames import frame_records
 from ..spec import FormSpec, normalize_label
@@ -32,7 +32,6 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
     from ..roster import Unit
 
     report = Reporter(spec, out, check_history)
-    words = nouns(spec)
     rows_of: dict[int, dict[str, int]] = {}               # submission → project key → its row
     for sub_i, row, name in zip(projects.get("_sub", []), projects.get("_row", []), projects.get("name", [])):
         if name:
@@ -54,13 +53,11 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
             pkey = label_key(p.name)
             if pkey not in rows:
                 first = p.indicators[0] if p.indicators else None
-                if spec.rule_on("Y-03"):
-                    out.append(finding(
-                        "Y-03", file=sub.file, sheet=sub.projects.sheet,
-                        cell=sub.projects.cell(sub.projects.header_row, "name"), field=spec.projects.label("name"),
-                        content=f"previous:{normalize_label(p.name)}", **words, project=p.name,
-                        count=len(p.indicators), name=first.level3 if first else "",
-                        previous=first.official if first else ""))
+                # at the header of the name column: the project has no row of its own
+                report.at(sub, "projects", sub.projects.header_row, "name", "Y-03",
+                          content=f"previous:{normalize_label(p.name)}", project=p.name,
+                          count=len(p.indicators), name=first.level3 if first else "",
+                          previous=first.official if first else "")
                 continue
             mine = current.get((sub_i, pkey), [])
             # the matching the 汇总表's 与上年比较 and the annotated copy's reference column use
@@ -75,12 +72,10 @@ def check_history(indicators, projects, subs, spec: FormSpec, ctx: Context) -> l
                               value=format_official(iv), previous=pi.official, how=how)
             matched = {id(pi) for pi in found if pi is not None}
             missing = [pi for pi in p.indicators if id(pi) not in matched]
-            if missing and spec.rule_on("Y-02"):
-                for pi in missing:
-                    # keyed by the indicator, so that the unit answers each on its own
-                    out.append(finding(
-                        "Y-02", file=sub.file, sheet=sub.projects.sheet, cell=sub.projects.cell(rows[pkey], "name"),
-                        field=spec.projects.label("name"), **words, project=p.name, name=pi.level3,
-                        previous=pi.official, content="previous:" + ":".join(pi.key()) + f":{pkey}"))
+            for pi in missing:
+                # keyed by the indicator, so that the unit answers each on its own
+                report.at(sub, "projects", rows[pkey], "name", "Y-02",
+                          content="previous:" + ":".join(pi.key()) + f":{pkey}", project=p.name,
+                          name=pi.level3, previous=pi.official)
     return out
 
