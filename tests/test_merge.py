@@ -151,14 +151,22 @@ def test_records_wait_on_disk_and_load_one_unit_at_a_time(merged):
         assert c.totals(code)["annual_total"] == by_hand
 
 
-def test_records_file_is_closed_with_the_last_reference():
+def test_spool_goes_with_the_last_reference(tmp_path, fixed_returns, roster):
     import gc
 
-    records = Records()
-    spool = records._file
-    del records
+    from jixiao.merge import Spool, prepare_merge
+
+    c, _reports, _files = prepare_merge(list(fixed_returns.values()), roster=roster, department=DEPT, year=YEAR)
+    folder = Path(c.projects.spool.folder)
+    assert folder.is_dir() and any(folder.iterdir()) and len(list(c.projects)) == len(c.projects)
+    del c, _reports
     gc.collect()
-    assert spool.closed
+    assert not folder.exists()
+    spool = Spool()                         # a merge refused before its records were consolidated
+    folder = Path(spool.folder)
+    del spool
+    gc.collect()
+    assert not folder.exists()
 
 
 def test_refuses_on_errors_and_writes_nothing(tmp_path, seed_returns, roster):
@@ -316,3 +324,17 @@ def test_totals_hold_when_a_client_recalculates_them_whatever_the_names(tmp_path
     assert Decimal(str(total[col])).quantize(Decimal("0.01")) == Decimal("360000.00")
     subtotals = [Decimal(str(r[col])).quantize(Decimal("0.01")) for r in rows if r[kind] == "小计"]
     assert subtotals == [Decimal("240000.00"), Decimal("120000.00")]
+
+
+def test_a_full_temporary_disk_is_a_clear_message(tmp_path, fixed_returns, roster, monkeypatch):
+    import errno
+
+    import jixiao.merge as merge_mod
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(merge_mod.tempfile, "mkdtemp", full)
+    with pytest.raises(OutputError, match="无法写入临时文件夹.*TMPDIR"):
+        merge_files(list(fixed_returns.values()), tmp_path / "out.xlsx", roster=roster, department=DEPT, year=YEAR)
+    assert not (tmp_path / "out.xlsx").exists()

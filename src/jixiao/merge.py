@@ -8,7 +8,9 @@ render.py writes them; publish.py ties both together.
 
 from __future__ import annotations
 
+import os
 import pickle
+import shutil
 import tempfile
 import threading
 import weakref
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from .cells import CENT, EXACT_DIGITS, money_text, significant_digits
 from .check import FileReport, collect_paths, read_and_check
-from .errors import MergeRefused
+from .errors import MergeRefused, OutputError
 from .frames import frame_records
 from .roster import Roster, Unit
 from .rules import DEPT_TAG, Context, dept_key
@@ -29,7 +31,7 @@ from .values import IndicatorValue, format_official
 
 STATUS_OK, STATUS_BAD, STATUS_MISSING, STATUS_UNREADABLE = "通过", "有错误未汇总", "未报送", "无法读取"
 
-__all__ = ["Consolidated", "FileRecords", "Indicator", "MergeRefused", "Project", "Records", "UnitStatus",
+__all__ = ["Consolidated", "FileRecords", "Indicator", "MergeRefused", "Project", "Records", "Spool", "UnitStatus",
            "consolidate", "prepare_merge"]
 
 
@@ -59,37 +61,83 @@ class Project:
 
 @dataclass(frozen=True)
 class FileRecords:
-    """What the worker that read an accepted file hands over: its records, pickled (they are loaded
-    again only while the 汇总表 is written, one unit at a time), and the figures consolidate() and
-    the totals need without them."""
-    data: bytes                      # pickle of list[Project], in sheet order
+    """What the worker that read an accepted file hands over: where it put the file's records
+    (pickled into the merge's Spool: they are loaded again only while the 汇总表 is written, one
+    unit at a time), and the figures consolidate() and the totals need without them."""
+    where: tuple[str, int, int]      # (spool file name, offset, length) of the pickled list[Project]
     rows: dict[str, int]             # table key → rows
     totals: dict[str, Decimal]       # amount field id → the file's total (0 where no record gives it)
     filled: frozenset[str]           # the amount field ids some record gives
 
 
-class Records:
-    """The consolidated records, in roster order. Each unit's are kept pickled in one temporary file
-    (a province's half a million indicators would otherwise be most of merge's memory, and grow
-    with every unit) and loaded when asked for; the unit asked for last stays loaded, since the
-    汇总表 asks for one unit several times in a row. Iterating loads one unit at a time."""
+class Spool:
+    """A temporary folder for one merge's records. Every process that reads files (a worker, or the
+    merge's own) appends the pickled records of each file to its own file there, so nothing is
+    shared between writers and the records never pass through the parent's memory; a province's
+    half a million indicators would otherwise be most of merge's memory, and grow with every unit.
+    The folder goes with the last reference to the Spool (or at exit)."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="jixiao-records-")
-        self._closer = weakref.finalize(self, self._file.close)      # the file goes with the last reference
-        self._at: dict[str, tuple[int, int]] = {}          # unit code → (offset, length)
+        try:
+            self.folder = tempfile.mkdtemp(prefix="jixiao-records-")
+        except OSError as exc:
+            raise _spool_problem(tempfile.gettempdir(), exc) from None
+        self._handles: dict[str, object] = {}
+        self._lock = threading.Lock()                  # one position per handle; the web page has threads
+        self._remove = weakref.finalize(self, _remove_spool, self.folder, self._handles)
+
+    def read(self, where: tuple[str, int, int]) -> bytes:
+        name, offset, length = where
+        with self._lock:
+            handle = self._handles.get(name)
+            if handle is None:
+                handle = self._handles[name] = open(os.path.join(self.folder, name), "rb")
+            handle.seek(offset)
+            return handle.read(length)
+
+    def close(self) -> None:
+        self._remove()
+
+
+def _remove_spool(folder: str, handles: dict) -> None:
+    for handle in handles.values():
+        handle.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def spool_write(folder: str, data: bytes) -> tuple[str, int, int]:
+    """Append one file's pickled records to this process's spool file: (name, offset, length)."""
+    name = f"records-{os.getpid()}.bin"
+    try:
+        with open(os.path.join(folder, name), "ab") as fh:
+            offset = fh.tell()
+            fh.write(data)
+    except OSError as exc:
+        raise _spool_problem(folder, exc) from None
+    return name, offset, len(data)
+
+
+def _spool_problem(folder: str, exc: OSError) -> OutputError:
+    return OutputError(f"无法写入临时文件夹 {shown_path(folder)}（{exc.strerror or type(exc).__name__}）：汇总时各单位的"
+                       "记录暂存在这里，请确认该磁盘有足够的空间，或用环境变量 TMPDIR 指定另一个文件夹后重试")
+
+
+class Records:
+    """The consolidated records, in roster order, loaded from the Spool when asked for; the unit
+    asked for last stays loaded, since the 汇总表 asks for one unit several times in a row.
+    Iterating loads one unit at a time."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self._at: dict[str, tuple[str, int, int]] = {}     # unit code → where its records are
         self._units: dict[str, Unit] = {}
         self._count = 0
-        self._lock = threading.Lock()                      # one file position; the web page has threads
         self._last: tuple[str | None, list[Project]] = (None, [])
         self.order: list[str] = []                         # unit codes with records, in roster order
 
     def add(self, unit: Unit, records: FileRecords) -> None:
         """A unit's records (units are added in roster order, each once)."""
-        with self._lock:
-            self._file.seek(0, 2)
-            self._at[unit.code] = (self._file.tell(), len(records.data))
-            self._file.write(records.data)
+        self._at[unit.code] = records.where
         self._units[unit.code] = unit
         self._count += records.rows.get("projects", 0)
         self.order.append(unit.code)
@@ -101,11 +149,7 @@ class Records:
             return projects
         if unit_code not in self._at:
             return []
-        offset, length = self._at[unit_code]
-        with self._lock:
-            self._file.seek(offset)
-            data = self._file.read(length)
-        projects = pickle.loads(data)
+        projects = pickle.loads(self.spool.read(self._at[unit_code]))
         unit = self._units[unit_code]
         for p in projects:
             p.unit = unit
@@ -121,9 +165,6 @@ class Records:
 
     def __bool__(self) -> bool:
         return self._count > 0
-
-    def close(self) -> None:
-        self._closer()
 
 
 @dataclass
@@ -217,7 +258,8 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     files = collect_paths(paths)
     if not files:
         raise MergeRefused("没有找到要汇总的工作簿：请确认文件夹中有各单位报送的 .xlsx 文件", reason="empty")
-    extract = (partial(records_of, form),)
+    spool = Spool()
+    extract = (partial(records_of, form, spool.folder),)
     selection, fresh = None, {}
     if any(Path(p).is_dir() for p in paths):
         # A folder is a collection inbox: only each unit's latest file (by receipt time) is merged.
@@ -240,7 +282,7 @@ def prepare_merge(paths, *, roster: Roster | None = None, department: str | None
     department, year = _agree(reports, department, year)
     accepted = [i for i, r in enumerate(reports) if not r.errors]
     _refuse_duplicate_units(reports, accepted)
-    consolidated = consolidate(spec, department, year, roster, reports, [items[0] for _, items in taken])
+    consolidated = consolidate(spec, department, year, roster, reports, [items[0] for _, items in taken], spool)
     consolidated.previous = previous
     _refuse_inexact_totals(consolidated)
     if selection is not None:
@@ -308,11 +350,11 @@ def _refuse_inexact_totals(c: Consolidated) -> None:
                                    f"（{c.spec.money_unit}），或分批汇总", reason="precision")
 
 
-def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[FileRecords | None]:
+def records_of(form: str, spool_folder: str, subs, batch, reports: list[FileReport]) -> list[FileRecords | None]:
     """Per file of a checked chunk: its records, each with its indicators (in the form's order) and
     the rows of the form's other tables, typed, as FileRecords; None for a file with errors (it is
     never merged). A jixiao.check.read_and_check extract: it runs where the chunk was read, and
-    pickles there. The records' unit is set when they are loaded (Records.of)."""
+    writes the records to the merge's spool there. Their unit is set when they are loaded (Records.of)."""
     spec = load_form(form)
     accepted = {i for i, r in enumerate(reports) if not r.errors}
     out: list[list[Project] | None] = [[] if i in accepted else None for i in range(len(subs))]
@@ -364,10 +406,10 @@ def records_of(form: str, subs, batch, reports: list[FileReport]) -> list[FileRe
     rank = {(l1.name, l2.name): (a, b) for a, l1 in enumerate(spec.hierarchy) for b, l2 in enumerate(l1.level2)}
     for project in projects.values():
         project.indicators.sort(key=lambda ind: rank.get((ind.level1, ind.level2), (99, 99)))
-    return [None if records is None else _file_records(records, spec) for records in out]
+    return [None if records is None else _file_records(records, spec, spool_folder) for records in out]
 
 
-def _file_records(projects: list[Project], spec: FormSpec) -> FileRecords:
+def _file_records(projects: list[Project], spec: FormSpec, spool_folder: str) -> FileRecords:
     rows = {"projects": len(projects), "indicators": sum(len(p.indicators) for p in projects)}
     for table in spec.extra_tables:
         rows[table.key] = sum(len(p.children.get(table.key, ())) for p in projects)
@@ -378,11 +420,12 @@ def _file_records(projects: list[Project], spec: FormSpec) -> FileRecords:
             if p.values.get(fid) is not None:
                 totals[fid] += p.values[fid]
                 filled.add(fid)
-    return FileRecords(pickle.dumps(projects, protocol=pickle.HIGHEST_PROTOCOL), rows, totals, frozenset(filled))
+    where = spool_write(spool_folder, pickle.dumps(projects, protocol=pickle.HIGHEST_PROTOCOL))
+    return FileRecords(where, rows, totals, frozenset(filled))
 
 
 def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | None,
-                reports: list[FileReport], records: list[FileRecords | None]) -> Consolidated:
+                reports: list[FileReport], records: list[FileRecords | None], spool: Spool) -> Consolidated:
     """Every roster unit's status, and the accepted files' records (records_of) in roster order."""
     units: dict[str, UnitStatus] = {}
     if roster is not None:
@@ -403,8 +446,8 @@ def consolidate(spec: FormSpec, department: str, year: int, roster: Roster | Non
         if file_records is not None:
             accepted[code] = file_records
 
-    spooled, sums = Records(), {}
-    for code, status in units.items():          # roster order, then units not on the roster
+    spooled, sums = Records(spool), {}
+    for code, status in units.items():      # roster order, then units not on the roster
         file_records = accepted.get(code)
         if file_records is None or not file_records.rows.get("projects"):
             continue

@@ -52,11 +52,34 @@ def summary_formulas(path: Path) -> dict[tuple[int, int], str]:
             for m in _CELL_F.finditer(xml)}
 
 
-def recalculated(formula: str, grid: list[list]) -> Decimal | None:
+class Columns:
+    """Some columns of a sheet, read row by row through a client's reader (python-calamine): the
+    汇总 sheet has a row per record, of which reconcile needs a few columns, not every cell."""
+
+    def __init__(self, sheet, header_row: int, wanted) -> None:
+        """wanted(header) → the 0-based columns to keep, given the header row's values."""
+        first_row, first_col = sheet.start or (0, 0)
+        self.rows = 0                       # rows read, from row 0 (those above the header are not kept)
+        self.header: list = []
+        self._values: dict[int, list] = {}
+        for r, row in enumerate(sheet.iter_rows(), start=first_row):
+            self.rows = r + 1
+            if r == header_row:
+                self.header = [None] * first_col + list(row)
+                self._values = {c: [None] * (header_row + 1) for c in wanted(self.header)}
+            elif r > header_row:
+                for c, values in self._values.items():
+                    i = c - first_col
+                    values.append(row[i] if 0 <= i < len(row) else None)
+
+    def value(self, r: int, c: int):
+        values = self._values.get(c)
+        return values[r] if values is not None and r < len(values) else None
+
+
+def recalculated(formula: str, grid: Columns) -> Decimal | None:
     """What SUM(range) or SUMIFS(range, kinds, "明细") gives over the sheet's values; None otherwise."""
-    def value(r: int, c: int):
-        row = grid[r] if r < len(grid) else ()
-        return row[c] if c < len(row) else None
+    value = grid.value
 
     def number(v) -> Decimal:
         return Decimal(repr(float(v))) if isinstance(v, (int, float)) and not isinstance(v, bool) else Decimal(0)
@@ -83,9 +106,16 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     anchor = anchor_text(consolidated)
     # 汇总 (a row per record) through a client's reader; the big sheets (申报表, 明细: millions of
     # cells in a province) streamed from their XML, so that no sheet is held whole.
+    label = spec.projects.label
+    amounts = consolidated.amount_fields()
+
+    def wanted(header: list) -> list[int]:
+        labels = [clean_text(v) for v in header]
+        return [labels.index(x) for x in (KIND_COLUMN, CODE_COLUMN, name_label, *map(label, amounts)) if x in labels]
+
     wb = calamine.CalamineWorkbook.from_path(str(path))
     try:
-        summary = wb.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
+        summary = Columns(wb.get_sheet_by_name(SUMMARY_SHEET), SUMMARY_HEADER_ROW, wanted)
         sheet_names = list(wb.sheet_names)
     finally:
         wb.close()
@@ -93,10 +123,8 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     form_titles = sum(1 for name in sheet_names if name.startswith(FORM_SHEET_PREFIX)
                       for _, (first,) in iter_rows(path, name, (0,)) if clean_text(first) == anchor)
     problems: list[str] = []
-    header = [clean_text(v) for v in summary[SUMMARY_HEADER_ROW]]
+    header = [clean_text(v) for v in summary.header]
     col = {label: header.index(label) for label in header if label}
-    label = spec.projects.label
-    amounts = consolidated.amount_fields()
     totals = spec.total_ids()
     amount_col = {fid: col[label(fid)] for fid in amounts}
     kind_col, code_col, name_col = col[KIND_COLUMN], col[CODE_COLUMN], col[name_label]
@@ -104,16 +132,16 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
     per_unit: dict[str, dict[str, Decimal]] = {}
     subtotal_rows: dict[str, int] = {}
     grand = None
-    for r in range(SUMMARY_HEADER_ROW + 1, len(summary)):
-        row = summary[r]
-        kind = clean_text(row[kind_col]) if kind_col < len(row) else None
-        code = clean_text(row[code_col]) if code_col < len(row) else None
+    value = summary.value
+    for r in range(SUMMARY_HEADER_ROW + 1, summary.rows):
+        kind = clean_text(value(r, kind_col))
+        code = clean_text(value(r, code_col))
         if kind == ROW_RECORD:
-            key = (code, clean_text(row[name_col]))
+            key = (code, clean_text(value(r, name_col)))
             seen[key] = seen.get(key, 0) + 1
             bucket = per_unit.setdefault(code, {a: Decimal(0) for a in amounts})
             for a in amounts:
-                bucket[a] += _dec(row[amount_col[a]]) or Decimal(0)
+                bucket[a] += _dec(value(r, amount_col[a])) or Decimal(0)
         elif kind == ROW_SUBTOTAL:
             subtotal_rows[code] = r
         elif kind == ROW_TOTAL:
@@ -145,7 +173,7 @@ def reconcile(consolidated: Consolidated, path: Path) -> list[str]:
                 problems.append(f"{where}不见了")
                 return
             cell = (r, amount_col[a])
-            cached = _dec(summary[r][amount_col[a]])
+            cached = _dec(value(r, amount_col[a]))
             if not filled:
                 if cached is not None or cell in formulas:
                     problems.append(f"{where}的 {label(a)} 应留空（没有{spec.record_noun}填写）")
