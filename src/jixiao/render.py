@@ -158,18 +158,23 @@ def _write_summary_sheet(ws, c: Consolidated, st: _Styles, places: dict[tuple[st
     ws.set_row(SUMMARY_HEADER_ROW, row_height([(col.label, col.width) for col in cols], font_points=10))
     first_data = row = SUMMARY_HEADER_ROW + 1
     serial = 0
+    all_counts = dict.fromkeys(_COUNTED, 0)
     for status in [u for u in c.units if u.projects]:
         first = row
-        for p in c.projects_of(status.unit.code):
+        projects = c.projects_of(status.unit.code)
+        for p in projects:
             serial += 1
             texts = []
             for i, col in enumerate(cols):
                 texts += _summary_cell(ws, c, row, i, col, serial, status, p, places, st)
             ws.set_row(row, row_height(texts))
             row += 1
-        _summary_total_row(ws, row, cols, kind_col, first, row - 1, c, st, status, totals)
+        counts = _counts(c, cols, projects)
+        for key, n in counts.items():
+            all_counts[key] = all_counts.get(key, 0) + n
+        _summary_total_row(ws, row, cols, kind_col, first, row - 1, c, st, status, totals, counts)
         row += 1
-    _summary_total_row(ws, row, cols, kind_col, first_data, row - 1, c, st, None, totals)
+    _summary_total_row(ws, row, cols, kind_col, first_data, row - 1, c, st, None, totals, all_counts)
     notes = (f"说明：{'、'.join(c.spec.projects.label(f) for f in c.amount_fields() if f not in totals)}"
              f"是跨年度{noun}的全周期金额，只在{noun}行列示，不作小计和合计；" if totals != set(c.amount_fields()) else "说明：")
     notes += "金额未填写的留空，填写 0 的显示 0.00；小计和合计是公式，随表格重新计算。"
@@ -227,22 +232,43 @@ def _summary_cell(ws, c, row, i, col, serial, status, p, places, st) -> list:
     return []
 
 
-def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st, status, totals) -> None:
+_COUNTED = ("count_total", "lowered", "new")     # 汇总 count columns besides one per 一级 (keyed by its name)
+
+
+def _counts(c: Consolidated, cols, projects) -> dict:
+    """What a subtotal row counts over its records, in one pass: indicators per 一级 (by name), in
+    all, and against last year."""
+    out = dict.fromkeys(_COUNTED, 0)
+    levels = {col.field.name for col in cols if col.kind == "count"}
+    compared = any(col.kind in ("lowered", "new") for col in cols)
+    for p in projects:
+        out["count_total"] += len(p.indicators)
+        for ind in p.indicators:
+            if ind.level1 in levels:
+                out[ind.level1] = out.get(ind.level1, 0) + 1
+        if compared:
+            for kind, word in _COMPARED.items():
+                out[kind] += c.against_last_year(p, word)
+    return out
+
+
+def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st, status, totals,
+                       counts: dict) -> None:
     """A unit's subtotal (status given) or the grand total: SUM over the unit's rows, SUMIFS over the
-    record rows for the total, each formula written with its value for readers that don't recalculate.
-    An amount no record gives stays blank; an amount that does not add up across records is blank."""
+    record rows for the total, each formula written with its value for readers that don't recalculate
+    (the counts as _counts() gives them). An amount no record gives stays blank; an amount that does
+    not add up across records is blank."""
     sub = status is not None
     text, money, integer = (st.sub_text, st.sub_money, st.sub_int) if sub else (st.total_text, st.total_money,
                                                                                   st.total_int)
     code = status.unit.code if sub else None
-    projects = c.projects_of(code) if sub else c.projects
     kinds = f"{xl_rowcol_to_cell(first, kind_col, True, True)}:{xl_rowcol_to_cell(last, kind_col, True, True)}"
 
     def formula(i: int) -> str:
         values = f"{xl_rowcol_to_cell(first, i)}:{xl_rowcol_to_cell(last, i)}"
         return f"=SUM({values})" if sub else f'=SUMIFS({values},{kinds},"{ROW_RECORD}")'
 
-    count_text = f"{len(projects)} 个{c.spec.record_noun}"
+    count_text = f"{len(c.projects_of(code)) if sub else len(c.projects)} 个{c.spec.record_noun}"
     first_amount = next(i for i, col in enumerate(cols) if col.kind in ("amount", "count"))
     ws.set_row(row, row_height([(f"{status.unit.name}{ROW_SUBTOTAL}" if sub else ROW_TOTAL, cols[1].width)]))
     span_first = 2 if sub else 1           # the count spans the name (and the short fields)
@@ -264,13 +290,9 @@ def _summary_total_row(ws, row, cols, kind_col, first, last, c: Consolidated, st
             else:
                 ws.write_blank(row, i, None, money)
         elif col.kind == "count":
-            ws.write_formula(row, i, formula(i), integer,
-                             sum(1 for p in projects for ind in p.indicators if ind.level1 == col.field.name))
-        elif col.kind == "count_total":
-            ws.write_formula(row, i, formula(i), integer, sum(len(p.indicators) for p in projects))
-        elif col.kind in ("lowered", "new"):
-            ws.write_formula(row, i, formula(i), integer,
-                             sum(c.against_last_year(p, _COMPARED[col.kind]) for p in projects))
+            ws.write_formula(row, i, formula(i), integer, counts.get(col.field.name, 0))
+        elif col.kind in _COUNTED:
+            ws.write_formula(row, i, formula(i), integer, counts[col.kind])
         elif col.kind == "row_kind":
             ws.write_string(row, i, ROW_SUBTOTAL if sub else ROW_TOTAL, st.helper)
         elif col.kind == "code":
