@@ -84,7 +84,7 @@ class Spool:
             raise _spool_problem(tempfile.gettempdir(), exc) from None
         self._handles: dict[str, object] = {}
         self._lock = threading.Lock()                  # one position per handle; the web page has threads
-        self._remove = weakref.finalize(self, _remove_spool, self.folder, self._handles)
+        weakref.finalize(self, _remove_spool, self.folder, self._handles)
 
     def read(self, where: tuple[str, int, int]) -> bytes:
         name, offset, length = where
@@ -94,9 +94,6 @@ class Spool:
                 handle = self._handles[name] = open(os.path.join(self.folder, name), "rb")
             handle.seek(offset)
             return handle.read(length)
-
-    def close(self) -> None:
-        self._remove()
 
 
 def _remove_spool(folder: str, handles: dict) -> None:
@@ -163,9 +160,6 @@ class Records:
     def __len__(self) -> int:
         return self._count
 
-    def __bool__(self) -> bool:
-        return self._count > 0
-
 
 @dataclass
 class UnitStatus:
@@ -210,10 +204,16 @@ class Consolidated:
         """The unit's projects, in order (loaded from the spool; see Records)."""
         return self.projects.of(unit_code)
 
+    def _sums_of(self, unit_code: str | None):
+        """(totals, filled amounts) of the unit's file, or of every merged file."""
+        if unit_code is None:
+            return self.sums.values()
+        return [self.sums[unit_code]] if unit_code in self.sums else []
+
     def totals(self, unit_code: str | None = None) -> dict[str, Decimal]:
         out = {fid: Decimal(0) for fid in self.amount_fields()}
-        for code in (self.sums if unit_code is None else [unit_code] if unit_code in self.sums else []):
-            for fid, amount in self.sums[code][0].items():
+        for totals, _filled in self._sums_of(unit_code):
+            for fid, amount in totals.items():
                 out[fid] += amount
         return out
 
@@ -232,12 +232,16 @@ class Consolidated:
 
     def filled(self, field_id: str, unit_code: str | None = None) -> bool:
         """Does any record (of the unit) give this amount? A total of nothing is blank, not 0.00."""
-        codes = self.sums if unit_code is None else [unit_code] if unit_code in self.sums else []
-        return any(field_id in self.sums[code][1] for code in codes)
+        return any(field_id in filled for _totals, filled in self._sums_of(unit_code))
 
     def rows(self, key: str, unit_code: str | None = None) -> int:
         """Rows of a table merged (records, indicators, or another table), for a unit or in all."""
-        return sum(s.rows.get(key, 0) for s in self.units if unit_code is None or s.unit.code == unit_code)
+        if unit_code is None:
+            return sum(s.rows.get(key, 0) for s in self.units)
+        if "_status_of" not in self.__dict__:      # asked per unit and table: no scan of every unit each time
+            self.__dict__["_status_of"] = {s.unit.code: s for s in self.units}
+        status = self.__dict__["_status_of"].get(unit_code)
+        return status.rows.get(key, 0) if status else 0
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:
