@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from .text import brief, unicode_safe
 
@@ -24,8 +25,12 @@ class Rule:
     template: str
     optional: bool = False          # checked only for forms that switch it on ([rules] enable)
 
-    def placeholders(self) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
+    def placeholders(self) -> frozenset[str]:
+        return self._placeholders
+
+    @cached_property            # every finding asks; the template never changes
+    def _placeholders(self) -> frozenset[str]:
+        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
 
 
 @dataclass(frozen=True, slots=True)    # a province's check keeps 100,000 and more
@@ -121,6 +126,7 @@ class Reporter:
         self.declared = rule_fn.emits
         self.name = rule_fn.__name__
         self.words = nouns(spec)
+        self._row_keys: dict[tuple, str] = {}       # (submission, table, row) → row_key
 
     def _allowed(self, rule: str) -> bool:
         if rule not in self.declared:
@@ -138,8 +144,16 @@ class Reporter:
         sheet = self.spec.table(table_key)
         label = sheet.label(field_id) if sheet.has(field_id) else ""
         self.out.append(finding(rule, file=sub.file, sheet=table.sheet, cell=table.cell(row, field_id),
-                                field=label, content=content or content_key(self.spec, sub, table_key, row, field_id),
+                                field=label, content=content or self._content_key(sub, table_key, row, field_id),
                                 **{**self.words, "label": label, **values}))
+
+    def _content_key(self, sub, table_key: str, row: int, field_id: str | None) -> str:
+        """content_key, with each row's part computed once (a row often has several findings)."""
+        where = (id(sub), table_key, row)
+        prefix = self._row_keys.get(where)
+        if prefix is None:
+            prefix = self._row_keys[where] = row_key(self.spec, sub, table_key, row)
+        return f"{prefix}:{field_id or ''}"
 
     def file(self, sub, rule: str, /, sheet: str = "", **values) -> None:
         """A finding about the file (or one of its sheets) as a whole."""
@@ -150,21 +164,33 @@ class Reporter:
 def content_key(spec, sub, table_key: str, row: int, field_id: str | None) -> str:
     """Where a finding is, by content: the table, the record's name (and an indicator's 一级/二级/三级,
     or the first field of another table's row), and the field — the same however rows move."""
+    return f"{row_key(spec, sub, table_key, row)}:{field_id or ''}"
+
+
+def row_key(spec, sub, table_key: str, row: int) -> str:
+    """content_key without its field: the table and what names the row."""
     from .spec import normalize_label     # findings is below spec in the import order; only called with one
 
-    sheet = spec.table(table_key)
     values = sub.tables[table_key].values_at(row)
     if values is None:
-        return f"{table_key}:@{row}:{field_id or ''}"
-    by_id = dict(zip(sheet.ids, values))
+        return f"{table_key}:@{row}"
+    positions = spec._lookup.get(("naming", table_key))
+    if positions is None:
+        positions = spec._lookup[("naming", table_key)] = _naming_positions(spec.table(table_key))
+    return ":".join([table_key, *(normalize_label(values[i] if i is not None and i < len(values) else None)
+                                 for i in positions)])
+
+
+def _naming_positions(sheet) -> tuple[int | None, ...]:
+    """Where in a row's values the fields that name it are (None: the table has no such field)."""
     if sheet.kind == "records":
-        parts = [by_id.get("name")]
+        wanted = ["name"]
     elif sheet.kind == "indicators":
-        parts = [by_id.get("project"), by_id.get("level1"), by_id.get("level2"), by_id.get("level3")]
+        wanted = ["project", "level1", "level2", "level3"]
     else:
-        first = next(f.id for f in sheet.fields if f.id != sheet.link)
-        parts = [by_id.get(sheet.link) if sheet.link else None, by_id.get(first)]
-    return ":".join([table_key, *(normalize_label(p) for p in parts), field_id or ""])
+        wanted = [sheet.link, next(f.id for f in sheet.fields if f.id != sheet.link)]
+    ids = list(sheet.ids)
+    return tuple(ids.index(fid) if fid in ids else None for fid in wanted)
 
 
 def has_errors(findings) -> bool:

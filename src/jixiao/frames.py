@@ -69,6 +69,24 @@ def _unusual(raw) -> bool:
     return isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw))
 
 
+_UNUSUAL = object()          # what _plain_text gives for a cell that needs the per-cell path
+
+
+def _plain_text_of(raw: str):
+    return _UNUSUAL if _unusual(raw) else clean_text(raw)
+
+
+_plain_text_cached = lru_cache(maxsize=1 << 15)(_plain_text_of)
+
+
+def _plain_text(value):
+    """A cell of a text column typed in one step, or _UNUSUAL. Short texts repeat across rows and
+    files (code-list values, 一级/二级, units): each distinct one is looked at once."""
+    if value.__class__ is str:
+        return _plain_text_cached(value) if len(value) <= 64 else _plain_text_of(value)
+    return None if value is None else clean_text(value)
+
+
 def _typed_column(f, raw: tuple, rows: list[int], sub, table_key: str, table, formulas: dict, report: Reporter,
                   bad: set, spec: FormSpec) -> list:
     """One field's cells of one file, typed (see build_frames)."""
@@ -76,8 +94,10 @@ def _typed_column(f, raw: tuple, rows: list[int], sub, table_key: str, table, fo
     if formulas and f.id in table.columns:
         formula_rows = {r for r, value in zip(rows, raw) if value is not None and table.cell(r, f.id) in formulas}
     plain_text = f.type in TEXT_TYPES or f.type not in ("date", "amount", "count", "operator", "value")
-    if plain_text and not formula_rows and not any(map(_unusual, raw)):
-        return [None if value is None else clean_text(value) for value in raw]
+    if plain_text and not formula_rows:
+        typed = [_plain_text(value) for value in raw]
+        if _UNUSUAL not in typed:
+            return typed
     typed = []
     for r, value in zip(rows, raw):
         if r in formula_rows:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from .cells import a1, clean_text, column_letter
@@ -267,9 +268,16 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
     # Excel errors are empty to calamine, yet hold something: read down to them too
     height = max([len(rows)] + [r + 1 for r, _c in (*formulas, *errors) if r < limit])
     special = bool(formulas or errors)
+    width = min(map(len, rows)) if rows else 0
+    # calamine's rows are as wide as its range: when every field's column is inside it, one
+    # itemgetter picks a row's values (the common case); otherwise each is looked up.
+    pick = itemgetter(*order) if order and all(c is not None and c < width for c in order) else None
     for r in range(header_row + 1, height):
         raw = rows[r] if r < len(rows) else ()
-        values = [raw[c] if c is not None and c < len(raw) else None for c in order]
+        if pick is not None and raw:
+            values = list(pick(raw)) if len(order) > 1 else [pick(raw)]
+        else:
+            values = [raw[c] if c is not None and c < len(raw) else None for c in order]
         if special:
             for i, c in enumerate(order):
                 if (r, c) in errors:
@@ -277,7 +285,7 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
                 elif values[i] in (None, "") and (r, c) in formulas:
                     values[i] = formulas[(r, c)]         # a formula without a cached value
         values = [None if v == "" else _finite(v) if v.__class__ is float else v for v in values]
-        if all(clean_text(v) is None for v in values):
+        if _blank_row(values):
             continue
         if r > last_input and not beyond:
             beyond = True
@@ -296,6 +304,14 @@ def _read_table(wb, actual: str, sheet: SheetSpec, bounded: BoundedSheet, sub: S
     return table
 
 
+def _blank_row(values: list) -> bool:
+    """Nothing a person would see: every value None or text that cleans to nothing."""
+    for v in values:
+        if v is not None and (v.__class__ is not str or clean_text(v) is not None):
+            return False
+    return True
+
+
 _HIDDEN_ROW = re.compile(rb'<' + _P + rb'row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
 _ROW_NUM = re.compile(rb'\br="(\d+)"')
 _HIDDEN_COL = re.compile(rb'<' + _P + rb'col\b[^>]*\bhidden="(?:1|true)"[^>]*>')
@@ -304,9 +320,9 @@ _MERGE = re.compile(rb'mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')    
 
 def _scan_sheet_xml(xml: bytes, table: Table, sub: Submission) -> None:
     """Hidden rows/columns holding data and merged cells inside the input range."""
-    data_rows = {r for r, _ in table.rows}
-    input_cols = set(table.columns.values())
     if b"hidden=" in xml:
+        data_rows = {r for r, _ in table.rows}
+        input_cols = set(table.columns.values())
         hidden_rows = []
         for m in _HIDDEN_ROW.finditer(xml):
             num = _ROW_NUM.search(m[0])

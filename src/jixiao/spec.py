@@ -19,7 +19,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import SpecError
@@ -88,11 +88,12 @@ class SheetSpec:
     fields: tuple[Field, ...]
     groups: tuple[Group, ...] = ()
 
-    @property
+    # Asked for on every row and finding: computed once (frozen, so a cached_property is safe).
+    @cached_property
     def labels(self) -> tuple[str, ...]:
         return tuple(f.label for f in self.fields)
 
-    @property
+    @cached_property
     def ids(self) -> tuple[str, ...]:
         return tuple(f.id for f in self.fields)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from ..findings import Finding, Reporter, emits
 from ..frames import frame_records
@@ -252,4 +253,9 @@ def _plausibility(at, iv: IndicatorValue, level1, owner, level2, name3, spec: Fo
 
 def direction_only(iv: IndicatorValue) -> bool:
     """A qualitative value that only says which way (提高, 有所提升 …): not measurable without a base."""
-    return iv.kind == "qual" and bool(DIRECTION_ONLY.match(normalize_text(iv.text)))
+    return iv.kind == "qual" and _names_only_a_direction(iv.text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _names_only_a_direction(text: str) -> bool:
+    return bool(DIRECTION_ONLY.match(normalize_text(text)))
