@@ -3,6 +3,8 @@ xlsxwriter's own constant_memory output (heights, merges)."""
 import zipfile
 
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jixiao.xlstream import StreamedWorksheet
 
@@ -29,3 +31,59 @@ def test_rows_written_keep_no_settings_and_the_file_is_unchanged(tmp_path):
     assert plain[-1] == 1000 and max(streamed) <= 2
     read = lambda p: zipfile.ZipFile(p).read("xl/worksheets/sheet1.xml")  # noqa: E731
     assert read(tmp_path / "streamed.xlsx") == read(tmp_path / "plain.xlsx")
+
+
+# --- the rows StreamedWorksheet writes itself are byte for byte xlsxwriter's ---------------------
+
+def sheet_xml(path) -> bytes:
+    return zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+
+
+def write_cells(path, worksheet_class, cells, *, row_format=False, column_format=False):
+    """cells: (row, col, kind, value, formatted) written in row order through the public API."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False})
+    ws = wb.add_worksheet("明细", worksheet_class=worksheet_class)
+    fmt = wb.add_format({"border": 1, "text_wrap": True})
+    if column_format:
+        ws.set_column(2, 2, 20, wb.add_format({"num_format": "#,##0.00"}))
+    for row, col, kind, value, formatted in cells:
+        if row_format and col == 0:
+            ws.set_row(row, 30, wb.add_format({"bold": True}))
+        f = fmt if formatted else None
+        {"string": ws.write_string, "number": ws.write_number, "blank": ws.write_blank,
+         "datetime": ws.write_datetime, "formula": ws.write_formula, "boolean": ws.write_boolean,
+         "url": ws.write_url, "rich": None}.get(kind, ws.write)(row, col, value, f) if kind != "rich" else \
+            ws.write_rich_string(row, col, "甲", wb.add_format({"bold": True}), value, "乙")
+    wb.close()
+    return sheet_xml(path)
+
+
+EVERY_KIND = [
+    (0, 0, "string", "项目名称", True), (0, 1, "string", "  前后有空格  ", True), (0, 2, "number", 1234567.89, True),
+    (0, 3, "number", 0.1 + 0.2, False), (0, 4, "number", -5, True), (0, 5, "number", 1e20, True),
+    (1, 0, "string", "a&b<c>d\"e'\n换行", True), (1, 1, "string", "控制\x01\x1f字符", False),
+    (1, 2, "string", "_x0041_ 已是转义", True), (1, 3, "string", "\ufffe非字符\uffff", True),
+    (1, 4, "blank", None, True), (1, 6, "blank", None, False), (1, 7, "string", "\t制表开头", True),
+    (2, 0, "formula", "=SUM(C1:C2)", True), (2, 1, "boolean", True, True), (2, 2, "number", 3.0, False),
+    (2, 3, "url", "internal:'明细'!A1", True), (2, 4, "rich", "粗体", True), (2, 5, "string", "<r>像富文本</r>", True),
+    (3, 0, "datetime", __import__("datetime").datetime(2023, 3, 31), True), (3, 2, "string", "列格式", False),
+    (3, 30, "string", "AE 列", True), (3, 700, "number", 7, True),
+    (5, 0, "string", "中间空一行", False), (5, 1, "string", "", True), (5, 2, "string", "只有结尾空格 ", True),
+    (5, 3, "string", "结尾换行\n", False), (5, 4, "string", "\u3000全角空格开头", True),
+]
+
+
+def test_every_kind_of_cell_is_written_as_xlsxwriter_writes_it(tmp_path):
+    for options in ({}, {"row_format": True}, {"column_format": True}):
+        plain = write_cells(tmp_path / "plain.xlsx", None, EVERY_KIND, **options)
+        streamed = write_cells(tmp_path / "streamed.xlsx", StreamedWorksheet, EVERY_KIND, **options)
+        assert streamed == plain, options
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.text(max_size=40), st.floats(allow_nan=False, allow_infinity=False),
+                          st.integers(-10**15, 10**15), st.none()), min_size=1, max_size=12))
+def test_any_row_of_text_and_numbers_is_written_as_xlsxwriter_writes_it(tmp_path, values):
+    cells = [(i // 4, i % 4, "blank" if v is None else "string" if isinstance(v, str) else "number", v, i % 3 == 0)
+             for i, v in enumerate(values)]
+    assert write_cells(tmp_path / "s.xlsx", StreamedWorksheet, cells) == write_cells(tmp_path / "p.xlsx", None, cells)

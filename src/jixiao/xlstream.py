@@ -1,15 +1,21 @@
-"""Worksheets that keep nothing of the rows already written.
+"""Worksheets that keep nothing of the rows already written, and write their rows quickly.
 
 xlsxwriter's constant_memory mode writes each row to disk as soon as the next one starts, but it
 still keeps every row's height and format (set_row) and every merged range in Python objects
 until the file is closed: for a province's 汇总表 (millions of rows, hundreds of thousands of
 merges in the 申报表) that alone is most of a GiB. StreamedWorksheet drops a row's settings once
-the row is on disk, and keeps merged ranges as four integers each in an array."""
+the row is on disk, and keeps merged ranges as four integers each in an array.
+
+Writing the rows out was half of a province's merge: xlsxwriter builds every cell's XML through
+several calls (attribute lists, escaping, one write per cell). StreamedWorksheet writes a row's
+numbers, inline strings and bordered blanks as one string, the same bytes xlsxwriter writes
+(tests/test_xlstream.py compares them), and leaves every other kind of cell to xlsxwriter."""
 
 from __future__ import annotations
 
 from array import array
 
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 
@@ -43,7 +49,64 @@ class StreamedWorksheet(Worksheet):
 
     def _write_single_row(self, current_row_num=0) -> None:
         written = self.previous_row
-        super()._write_single_row(current_row_num)
+        self._write_row_quickly(current_row_num)
         if written != current_row_num:
             self.row_info.pop(written, None)
             self.row_sizes.pop(written, None)
+
+    def _write_row_quickly(self, current_row_num: int) -> None:
+        """xlsxwriter's Worksheet._write_single_row (3.x), with the common cells written here."""
+        row_num = self.previous_row
+        self.previous_row = current_row_num
+        cells = self.table.get(row_num)
+        row_info = self.row_info.get(row_num)
+        if cells:
+            self._write_row(row_num, None, row_info)
+            row_format = row_info.row_format if row_info is not None else None
+            number = str(row_num + 1)
+            parts = []
+            for col in sorted(cells):
+                cell = cells[col]
+                kind = cell.__class__.__name__
+                if kind == "String" and cell.string.startswith("<r>") and cell.string.endswith("</r>"):
+                    kind = "RichString"                   # xlsxwriter's own inline rich text
+                if kind not in _QUICK:
+                    self.fh.write("".join(parts))
+                    parts.clear()
+                    self._write_cell(row_num, col, cell)
+                    continue
+                attributes = f' r="{_column_name(col)}{number}"'
+                if cell.format:
+                    attributes += f' s="{cell.format._get_xf_index()}"'
+                elif row_format:
+                    attributes += f' s="{row_format._get_xf_index()}"'
+                elif col in self.col_info and self.col_info[col].column_format is not None:
+                    attributes += f' s="{self.col_info[col].column_format._get_xf_index()}"'
+                if kind == "Blank":
+                    parts.append(f"<c{attributes}/>")
+                elif kind == "String":
+                    parts.append(self._inline_string(cell.string, attributes))
+                else:
+                    parts.append(f"<c{attributes}><v>{cell.number:.16G}</v></c>")
+            parts.append("</row>")
+            self.fh.write("".join(parts))
+        elif row_info is not None or row_num in self.comments:
+            self._write_empty_row(row_num, None, row_info)
+        self.table.clear()
+
+    def _inline_string(self, string: str, attributes: str) -> str:
+        """What xlsxwriter's _xml_inline_string writes for a plain string in constant_memory mode."""
+        if "_x" in string or not string.isprintable():
+            string = self._escape_control_characters(string)
+        preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
+        return f'<c{attributes} t="inlineStr"><is><t{preserve}>{self._escape_data(string)}</t></is></c>'
+
+
+_QUICK = frozenset({"Number", "Datetime", "String", "Blank"})
+_COLUMN_NAMES: list[str] = []
+
+
+def _column_name(col: int) -> str:
+    while len(_COLUMN_NAMES) <= col:
+        _COLUMN_NAMES.append(xl_col_to_name(len(_COLUMN_NAMES)))
+    return _COLUMN_NAMES[col]
