@@ -14,6 +14,7 @@ numbers, inline strings and bordered blanks as one string, the same bytes xlsxwr
 from __future__ import annotations
 
 from array import array
+from functools import lru_cache
 
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -46,6 +47,23 @@ class StreamedWorksheet(Worksheet):
     def __init__(self):
         super().__init__()
         self.merge = MergedRanges()
+
+    # The cells are written by (row, column) numbers, millions of times: straight to xlsxwriter's
+    # undecorated methods, without the check for A1 notation each call would make.
+    def write_string(self, row, col, *args, **kwargs):
+        if row.__class__ is int:
+            return self._write_string(row, col, *args, **kwargs)
+        return super().write_string(row, col, *args, **kwargs)
+
+    def write_number(self, row, col, *args, **kwargs):
+        if row.__class__ is int:
+            return self._write_number(row, col, *args, **kwargs)
+        return super().write_number(row, col, *args, **kwargs)
+
+    def write_blank(self, row, col, *args, **kwargs):
+        if row.__class__ is int:
+            return self._write_blank(row, col, *args, **kwargs)
+        return super().write_blank(row, col, *args, **kwargs)
 
     def _write_single_row(self, current_row_num=0) -> None:
         written = self.previous_row
@@ -96,10 +114,21 @@ class StreamedWorksheet(Worksheet):
 
     def _inline_string(self, string: str, attributes: str) -> str:
         """What xlsxwriter's _xml_inline_string writes for a plain string in constant_memory mode."""
-        if "_x" in string or not string.isprintable():
-            string = self._escape_control_characters(string)
-        preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
-        return f'<c{attributes} t="inlineStr"><is><t{preserve}>{self._escape_data(string)}</t></is></c>'
+        body = _inline_body(string) if len(string) <= 200 else _inline_body.__wrapped__(string)
+        return f'<c{attributes} t="inlineStr">{body}</c>'
+
+
+@lru_cache(maxsize=1 << 16)        # unit names, 一级/二级, units and words repeat on every row
+def _inline_body(string: str) -> str:
+    """<is><t>…</t></is> of a plain string as xlsxwriter writes it: control characters as _xHHHH_
+    (a literal _xHHHH_ with its underscore escaped), whitespace at either end preserved, &, < and >
+    as entities (xlsxwriter's _escape_data, which leaves quotes and newlines as they are)."""
+    if "_x" in string or not string.isprintable():
+        string = Worksheet._escape_control_characters(string)
+    preserve = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
+    if "&" in string or "<" in string or ">" in string:
+        string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<is><t{preserve}>{string}</t></is>"
 
 
 _QUICK = frozenset({"Number", "Datetime", "String", "Blank"})
