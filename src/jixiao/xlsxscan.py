@@ -39,7 +39,9 @@ _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 def _text(raw: bytes) -> str:
     """XML text → str: entities, then the _xHHHH_ escapes of SpreadsheetML (xlsxwriter writes a
     literal "_x0100_" as "_x005F_x0100_")."""
-    text = unescape(raw.decode("utf-8"), _ESCAPES)
+    text = raw.decode("utf-8")
+    if "&" in text:
+        text = unescape(text, _ESCAPES)
     return _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
 
 
@@ -85,14 +87,17 @@ def _value(attrs: bytes, body: bytes | None, shared: list[str]):
 
 
 def iter_rows(path: str | Path, sheet: str, columns: tuple[int, ...]) -> Iterator[tuple[int, tuple]]:
-    """(0-based row, values of `columns` in that order, None where empty) for every row the sheet
-    XML holds, streaming."""
+    """(0-based row, values of `columns` in that order, None where empty) for every row that has a
+    cell in one of `columns`, streaming. Only those cells are matched: a row's other cells are
+    skipped over by the regex engine, not looked at one by one."""
     wanted = {column_letter(c).encode(): i for i, c in enumerate(columns)}
     cells_of = _cells_in(tuple(sorted(wanted)))
+    width = len(columns)
     with zipfile.ZipFile(path) as zf:
         shared = _shared_strings(zf)
         with zf.open(sheet_parts(zf)[sheet]) as xml:
             rest = b""
+            current, values = None, None
             while True:
                 chunk = xml.read(CHUNK)
                 data = rest + chunk
@@ -100,14 +105,17 @@ def iter_rows(path: str | Path, sheet: str, columns: tuple[int, ...]) -> Iterato
                 if chunk and end < len(b"</row>"):
                     rest = data
                     continue
-                for row in _ROW.finditer(data, 0, end):
-                    values = [None] * len(columns)
-                    if row[2]:
-                        for cell in cells_of(row[2]):
-                            values[wanted[cell[1]]] = _value(cell[2], cell[3], shared)
-                    yield int(row[1]) - 1, tuple(values)
+                for cell in cells_of(data, 0, end):
+                    r = int(cell[2]) - 1
+                    if r != current:
+                        if current is not None:
+                            yield current, tuple(values)
+                        current, values = r, [None] * width
+                    values[wanted[cell[1]]] = _value(cell[3], cell[4], shared)
                 rest = data[end:]
                 if not chunk:
+                    if current is not None:
+                        yield current, tuple(values)
                     return
 
 
@@ -115,7 +123,7 @@ def iter_rows(path: str | Path, sheet: str, columns: tuple[int, ...]) -> Iterato
 def _cells_in(letters: tuple[bytes, ...]):
     """finditer over the cells of these columns only (the regex skips the others' XML itself)."""
     names = b"|".join(re.escape(x) for x in letters)
-    return re.compile(rb'<c\b[^>]*?\br="(' + names + rb')\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.S).finditer
+    return re.compile(rb'<c\b[^>]*?\br="(' + names + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S).finditer
 
 
 def header_row(path: str | Path, sheet: str) -> list:
