@@ -40,6 +40,8 @@ def display_text(text) -> str:
     if not text:
         return ""
     text = str(text)
+    if "<" not in text and "\n" not in text:
+        return text.strip()                   # no tag and no blank line: nearly every text
     text = re.sub(r"(?i)<\s*(br|/p|/li)\s*/?>", "\n", text)
     text = re.sub(r"</?[a-zA-Z][^<>]*>", "", text)
     return re.sub(r"\n\s*\n+", "\n", text).strip()
