@@ -89,3 +89,39 @@ def test_columns_past_z(tmp_path):
     write(path, [row], True)
     assert xlsxscan.column_letter(27) == "AB" and xlsxscan.column_index("AB") == 27
     assert next(xlsxscan.iter_rows(path, "明细 & <表>", (0, 27, 59)))[1] == ("c0", "c27", "c59")
+
+
+def test_only_rows_with_a_cell_in_the_columns_asked_for(tmp_path, monkeypatch):
+    """iter_rows matches the asked columns' cells alone: a row with none of them is not yielded, a
+    formatted blank is (as None), and AB is never taken for A, across chunk boundaries."""
+    monkeypatch.setattr(xlsxscan, "CHUNK", 37)
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("明细 & <表>", worksheet_class=StreamedWorksheet)
+    border = wb.add_format({"border": 1})
+    ws.write_string(0, 0, "甲")
+    ws.write_string(1, 1, "只有 B")
+    ws.write_string(2, 27, "只有 AB")
+    ws.write_blank(3, 0, None, border)
+    ws.write_number(4, 27, 5)
+    ws.write_string(4, 0, "戊")
+    wb.close()
+    assert list(xlsxscan.iter_rows(path, "明细 & <表>", (0,))) == [(0, ("甲",)), (3, (None,)), (4, ("戊",))]
+    assert list(xlsxscan.iter_rows(path, "明细 & <表>", (27, 0))) == [(0, (None, "甲")), (2, ("只有 AB", None)),
+                                                                    (3, (None, None)), (4, (5, "戊"))]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(TEXT | st.integers(-10**9, 10**9) | st.none(), min_size=1, max_size=5), min_size=1, max_size=12),
+       st.integers(16, 400))
+def test_any_chunk_size(tmp_path, rows, chunk):
+    """The same rows whatever the chunk (a row is never cut)."""
+    path = tmp_path / "p.xlsx"
+    write(path, rows, True)
+    width = max(len(r) for r in rows)
+    whole = list(xlsxscan.iter_rows(path, "明细 & <表>", tuple(range(width))))
+    old, xlsxscan.CHUNK = xlsxscan.CHUNK, chunk
+    try:
+        assert list(xlsxscan.iter_rows(path, "明细 & <表>", tuple(range(width)))) == whole
+    finally:
+        xlsxscan.CHUNK = old

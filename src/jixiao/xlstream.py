@@ -16,6 +16,7 @@ from __future__ import annotations
 from array import array
 from functools import lru_cache
 
+import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
@@ -67,7 +68,10 @@ class StreamedWorksheet(Worksheet):
 
     def _write_single_row(self, current_row_num=0) -> None:
         written = self.previous_row
-        self._write_row_quickly(current_row_num)
+        if QUICK_ROWS:
+            self._write_row_quickly(current_row_num)
+        else:
+            super()._write_single_row(current_row_num)
         if written != current_row_num:
             self.row_info.pop(written, None)
             self.row_sizes.pop(written, None)
@@ -114,11 +118,11 @@ class StreamedWorksheet(Worksheet):
 
     def _inline_string(self, string: str, attributes: str) -> str:
         """What xlsxwriter's _xml_inline_string writes for a plain string in constant_memory mode."""
-        body = _inline_body(string) if len(string) <= 200 else _inline_body.__wrapped__(string)
+        body = _inline_body(string) if len(string) <= 64 else _inline_body.__wrapped__(string)
         return f'<c{attributes} t="inlineStr">{body}</c>'
 
 
-@lru_cache(maxsize=1 << 16)        # unit names, 一级/二级, units and words repeat on every row
+@lru_cache(maxsize=1 << 14)        # unit names, 一级/二级, units and words repeat on every row
 def _inline_body(string: str) -> str:
     """<is><t>…</t></is> of a plain string as xlsxwriter writes it: control characters as _xHHHH_
     (a literal _xHHHH_ with its underscore escaped), whitespace at either end preserved, &, < and >
@@ -132,10 +136,7 @@ def _inline_body(string: str) -> str:
 
 
 _QUICK = frozenset({"Number", "Datetime", "String", "Blank"})
-_COLUMN_NAMES: list[str] = []
-
-
-def _column_name(col: int) -> str:
-    while len(_COLUMN_NAMES) <= col:
-        _COLUMN_NAMES.append(xl_col_to_name(len(_COLUMN_NAMES)))
-    return _COLUMN_NAMES[col]
+# The row writer above copies what xlsxwriter 3.3 writes (RowInfo and ColumnInfo came with 3.3):
+# with another version xlsxwriter writes the rows itself, slower but always right.
+QUICK_ROWS = tuple(int(x) for x in xlsxwriter.__version__.split(".")[:2]) == (3, 3)
+_column_name = lru_cache(maxsize=None)(xl_col_to_name)        # lru_cache: safe in the web page's threads

@@ -253,9 +253,14 @@ def _plausibility(at, iv: IndicatorValue, level1, owner, level2, name3, spec: Fo
 
 def direction_only(iv: IndicatorValue) -> bool:
     """A qualitative value that only says which way (提高, 有所提升 …): not measurable without a base."""
-    return iv.kind == "qual" and _names_only_a_direction(iv.text)
+    if iv.kind != "qual":
+        return False
+    # Short values repeat (提高, 有所提升): judged once each; a paragraph is not worth keeping.
+    return _names_only_a_direction(iv.text) if len(iv.text) <= 64 else _direction_words(iv.text)
 
 
-@lru_cache(maxsize=1 << 14)
-def _names_only_a_direction(text: str) -> bool:
+def _direction_words(text: str) -> bool:
     return bool(DIRECTION_ONLY.match(normalize_text(text)))
+
+
+_names_only_a_direction = lru_cache(maxsize=1 << 14)(_direction_words)
