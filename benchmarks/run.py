@@ -26,7 +26,7 @@ there are ≥ 16 files; and the whole process tree's memory together, sampled) a
 other processes used meanwhile (the machine is shared).
 merge is given the file list, not the folder, so the ledger is not measured there; the `folder`
 column is one extra run on a folder of the same files (first scan: ledger created, then merge)
-for N ≤ --folder-max. Times under 5 s are best of 3. See benchmarks/README.md.
+for N ≤ --folder-max. Times under 5 s, and the read floors always, are best of 3. See benchmarks/README.md.
 
 Inputs are built by benchmarks/generate.py (cached under benchmarks/.cache/).
 """
@@ -452,8 +452,10 @@ def measure_case(label: str, paths: list[Path], roster: Path, manifest: dict, ar
     common = ["--roster", str(roster), "--dept", gen.DEPARTMENT, "--year", str(gen.YEAR), "-q"]
 
     say(f"[{label}] read floor")
-    case["read_floor"] = best_of("read_floor", {"paths": files, "procs": 1})
-    case["read_floor_2"] = best_of("read_floor", {"paths": files, "procs": 2})
+    # The floor is the denominator of every ratio, and cheap: always best of 3 (a shared machine's
+    # single run of it can be 40 % slow, which would flatter every ratio at that N).
+    case["read_floor"] = best_of("read_floor", {"paths": files, "procs": 1}, force=3)
+    case["read_floor_2"] = best_of("read_floor", {"paths": files, "procs": 2}, force=3)
 
     say(f"[{label}] check")
     case["check"] = best_of("cli", {"kind": "check", "argv": ["check", *common, *files]},
