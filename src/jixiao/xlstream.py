@@ -13,6 +13,7 @@ numbers, inline strings and bordered blanks as one string, the same bytes xlsxwr
 
 from __future__ import annotations
 
+import re
 from array import array
 from functools import lru_cache
 
@@ -138,5 +139,5 @@ def _inline_body(string: str) -> str:
 _QUICK = frozenset({"Number", "Datetime", "String", "Blank"})
 # The row writer above copies what xlsxwriter 3.3 writes (RowInfo and ColumnInfo came with 3.3):
 # with another version xlsxwriter writes the rows itself, slower but always right.
-QUICK_ROWS = tuple(int(x) for x in xlsxwriter.__version__.split(".")[:2]) == (3, 3)
+QUICK_ROWS = re.match(r"3\.3(?!\d)", getattr(xlsxwriter, "__version__", "")) is not None
 _column_name = lru_cache(maxsize=None)(xl_col_to_name)        # lru_cache: safe in the web page's threads
