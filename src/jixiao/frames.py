@@ -19,7 +19,7 @@ from .cells import EXACT_DIGITS, clean_text, is_excel_error, money_text, signifi
 from .findings import ERROR, RULES
 from .findings import Reporter, emits
 from .spec import FormSpec
-from .text import EXCEL_CELL_MAX, describe, excel_length, has_invisible, invisible
+from .text import EXCEL_CELL_MAX, describe, excel_length, has_invisible, invisible, short_text_cache
 from .values import IndicatorValue, parse_split
 
 _LONG = EXCEL_CELL_MAX // 2          # past this a text may be past a cell (UTF-16 units)
@@ -69,22 +69,11 @@ def _unusual(raw) -> bool:
     return isinstance(raw, str) and (raw[:1] == "#" or len(raw) > _LONG or has_invisible(raw))
 
 
-_UNUSUAL = object()          # what _plain_text gives for a cell that needs the per-cell path
+_UNUSUAL = object()          # what _plain_str gives for a cell that needs the per-cell path
 
 
-def _plain_text_of(raw: str):
-    return _UNUSUAL if _unusual(raw) else clean_text(raw)
-
-
-_plain_text_cached = lru_cache(maxsize=1 << 15)(_plain_text_of)
-
-
-def _plain_text(value):
-    """A cell of a text column typed in one step, or _UNUSUAL. Short texts repeat across rows and
-    files (code-list values, 一级/二级, units): each distinct one is looked at once."""
-    if value.__class__ is str:
-        return _plain_text_cached(value) if len(value) <= 64 else _plain_text_of(value)
-    return None if value is None else clean_text(value)
+# A text cell typed in one step (each distinct short text once), or _UNUSUAL.
+_plain_str = short_text_cache(lambda raw: _UNUSUAL if _unusual(raw) else clean_text(raw))
 
 
 def _typed_column(f, raw: tuple, rows: list[int], sub, table_key: str, table, formulas: dict, report: Reporter,
@@ -95,7 +84,8 @@ def _typed_column(f, raw: tuple, rows: list[int], sub, table_key: str, table, fo
         formula_rows = {r for r, value in zip(rows, raw) if value is not None and table.cell(r, f.id) in formulas}
     plain_text = f.type in TEXT_TYPES or f.type not in ("date", "amount", "count", "operator", "value")
     if plain_text and not formula_rows:
-        typed = [_plain_text(value) for value in raw]
+        typed = [_plain_str(value) if value.__class__ is str else None if value is None else clean_text(value)
+                 for value in raw]
         if _UNUSUAL not in typed:
             return typed
     typed = []

@@ -16,7 +16,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 from .cells import CENT, EXACT_DIGITS, money_text, significant_digits
@@ -238,10 +238,12 @@ class Consolidated:
         """Rows of a table merged (records, indicators, or another table), for a unit or in all."""
         if unit_code is None:
             return sum(s.rows.get(key, 0) for s in self.units)
-        if "_status_of" not in self.__dict__:      # asked per unit and table: no scan of every unit each time
-            self.__dict__["_status_of"] = {s.unit.code: s for s in self.units}
-        status = self.__dict__["_status_of"].get(unit_code)
+        status = self._status_of.get(unit_code)
         return status.rows.get(key, 0) if status else 0
+
+    @cached_property                 # rows() is asked per unit and table: no scan of every unit each time
+    def _status_of(self) -> dict[str, UnitStatus]:
+        return {s.unit.code: s for s in self.units}
 
 
 def default_output_name(department: str, year: int, spec: FormSpec | None = None) -> str:

@@ -64,9 +64,19 @@ def _plain(text: str) -> bool:
     return text.isprintable() and _FILLER.search(text) is None
 
 
-def has_invisible(text: str) -> bool:
-    if len(text) <= _CACHED_CHARS:
-        return _has_invisible_cached(text)
+def short_text_cache(fn, maxsize: int = 1 << 15):
+    """fn(text), with the answers for short texts cached. Short cells repeat (code-list values,
+    一级/二级, units, names) across rows and files: each distinct one is looked at once. Long
+    texts are unique and would only fill the cache."""
+    cached = lru_cache(maxsize=maxsize)(fn)
+
+    def call(text: str):
+        return cached(text) if len(text) <= _CACHED_CHARS else fn(text)
+    call.cache_clear = cached.cache_clear
+    return call
+
+
+def _has_invisible(text: str) -> bool:
     return not _plain(text) and INVISIBLE.search(text) is not None
 
 
@@ -91,11 +101,11 @@ def _clean(text: str) -> str | None:
     return text or None
 
 
-# Short cells repeat (code-list values, 一级/二级, units, names) across rows and files: each distinct
-# one is looked at once. Long texts are unique and would only fill the cache.
-_CACHED_CHARS = 64
+_CACHED_CHARS = 64                      # what short_text_cache keeps
+# clean() and key(), the hottest calls of all and given non-text values too, test the length
+# themselves rather than through short_text_cache's extra call.
 _clean_cached = lru_cache(maxsize=1 << 15)(_clean)
-_has_invisible_cached = lru_cache(maxsize=1 << 15)(lambda text: not _plain(text) and INVISIBLE.search(text) is not None)
+has_invisible = short_text_cache(_has_invisible)
 
 
 def invisible(value: object) -> list[str]:

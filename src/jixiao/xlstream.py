@@ -21,6 +21,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from .text import short_text_cache
+
 
 class MergedRanges:
     """The worksheet's list of merged ranges, packed: append([r1, c1, r2, c2]), len(), iteration
@@ -41,6 +43,13 @@ class MergedRanges:
             yield tuple(cells[i:i + 4])
 
 
+def _by_numbers(public, undecorated):
+    """xlsxwriter's public write method, calling its undecorated form when given row numbers."""
+    def write(self, row, col, *args, **kwargs):
+        return (undecorated if row.__class__ is int else public)(self, row, col, *args, **kwargs)
+    return write
+
+
 class StreamedWorksheet(Worksheet):
     """For constant_memory workbooks only (the rows must be written in order): wb.add_worksheet(name,
     worksheet_class=StreamedWorksheet). Nothing is drawn over the cells (no images, charts or
@@ -52,20 +61,9 @@ class StreamedWorksheet(Worksheet):
 
     # The cells are written by (row, column) numbers, millions of times: straight to xlsxwriter's
     # undecorated methods, without the check for A1 notation each call would make.
-    def write_string(self, row, col, *args, **kwargs):
-        if row.__class__ is int:
-            return self._write_string(row, col, *args, **kwargs)
-        return super().write_string(row, col, *args, **kwargs)
-
-    def write_number(self, row, col, *args, **kwargs):
-        if row.__class__ is int:
-            return self._write_number(row, col, *args, **kwargs)
-        return super().write_number(row, col, *args, **kwargs)
-
-    def write_blank(self, row, col, *args, **kwargs):
-        if row.__class__ is int:
-            return self._write_blank(row, col, *args, **kwargs)
-        return super().write_blank(row, col, *args, **kwargs)
+    write_string = _by_numbers(Worksheet.write_string, Worksheet._write_string)
+    write_number = _by_numbers(Worksheet.write_number, Worksheet._write_number)
+    write_blank = _by_numbers(Worksheet.write_blank, Worksheet._write_blank)
 
     def _write_single_row(self, current_row_num=0) -> None:
         written = self.previous_row
@@ -119,12 +117,10 @@ class StreamedWorksheet(Worksheet):
 
     def _inline_string(self, string: str, attributes: str) -> str:
         """What xlsxwriter's _xml_inline_string writes for a plain string in constant_memory mode."""
-        body = _inline_body(string) if len(string) <= 64 else _inline_body.__wrapped__(string)
-        return f'<c{attributes} t="inlineStr">{body}</c>'
+        return f'<c{attributes} t="inlineStr">{_inline_body(string)}</c>'
 
 
-@lru_cache(maxsize=1 << 14)        # unit names, 一级/二级, units and words repeat on every row
-def _inline_body(string: str) -> str:
+def _inline_xml(string: str) -> str:
     """<is><t>…</t></is> of a plain string as xlsxwriter writes it: control characters as _xHHHH_
     (a literal _xHHHH_ with its underscore escaped), whitespace at either end preserved, &, < and >
     as entities (xlsxwriter's _escape_data, which leaves quotes and newlines as they are)."""
@@ -136,6 +132,7 @@ def _inline_body(string: str) -> str:
     return f"<is><t{preserve}>{string}</t></is>"
 
 
+_inline_body = short_text_cache(_inline_xml, 1 << 14)      # unit names, 一级/二级, units repeat on every row
 _QUICK = frozenset({"Number", "Datetime", "String", "Blank"})
 # The row writer above copies what xlsxwriter 3.3 writes (RowInfo and ColumnInfo came with 3.3):
 # with another version xlsxwriter writes the rows itself, slower but always right.

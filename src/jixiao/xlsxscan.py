@@ -25,7 +25,14 @@ _SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _REL_REVERSED = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 _ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
-_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)\d+"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+def _cell_pattern(columns: bytes) -> re.Pattern:
+    """A cell of the columns the regex `columns` names: (letters, row number, attributes, body)."""
+    return re.compile(rb'<c\b[^>]*?\br="(' + columns + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+_CELL = _cell_pattern(rb"[A-Z]+")
 _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _TEXT = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
@@ -122,8 +129,7 @@ def iter_rows(path: str | Path, sheet: str, columns: tuple[int, ...]) -> Iterato
 @lru_cache(maxsize=64)
 def _cells_in(letters: tuple[bytes, ...]):
     """finditer over the cells of these columns only (the regex skips the others' XML itself)."""
-    names = b"|".join(re.escape(x) for x in letters)
-    return re.compile(rb'<c\b[^>]*?\br="(' + names + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S).finditer
+    return _cell_pattern(b"|".join(re.escape(x) for x in letters)).finditer
 
 
 def header_row(path: str | Path, sheet: str) -> list:
@@ -140,5 +146,5 @@ def header_row(path: str | Path, sheet: str) -> list:
     row = _ROW.search(data)
     if row is None or int(row[1]) != 1 or not row[2]:
         return []
-    cells = {column_index(cell[1].decode()): _value(cell[2], cell[3], shared) for cell in _CELL.finditer(row[2])}
+    cells = {column_index(cell[1].decode()): _value(cell[3], cell[4], shared) for cell in _CELL.finditer(row[2])}
     return [cells.get(i) for i in range(max(cells, default=-1) + 1)]

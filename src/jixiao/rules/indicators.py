@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from functools import lru_cache
 
 from ..findings import Finding, Reporter, emits
 from ..frames import frame_records
 from ..spec import FormSpec
+from ..text import short_text_cache
 from ..values import DATE_RE, IndicatorValue, format_official, is_percent, normalize_text, parse_operator
 from .base import Context, blank, form_year, label_key
 from .completeness import ProjectTally, completeness
@@ -253,14 +253,7 @@ def _plausibility(at, iv: IndicatorValue, level1, owner, level2, name3, spec: Fo
 
 def direction_only(iv: IndicatorValue) -> bool:
     """A qualitative value that only says which way (提高, 有所提升 …): not measurable without a base."""
-    if iv.kind != "qual":
-        return False
-    # Short values repeat (提高, 有所提升): judged once each; a paragraph is not worth keeping.
-    return _names_only_a_direction(iv.text) if len(iv.text) <= 64 else _direction_words(iv.text)
+    return iv.kind == "qual" and _names_only_a_direction(iv.text)
 
 
-def _direction_words(text: str) -> bool:
-    return bool(DIRECTION_ONLY.match(normalize_text(text)))
-
-
-_names_only_a_direction = lru_cache(maxsize=1 << 14)(_direction_words)
+_names_only_a_direction = short_text_cache(lambda text: bool(DIRECTION_ONLY.match(normalize_text(text))), 1 << 14)
